@@ -1,0 +1,14 @@
+// Each subcommand registers its flags on the app and runs when chosen.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace goscope::cli {
+
+// Adds the command to `app`; `exit_code` receives its result when it runs.
+void register_probe_command(CLI::App& app, int& exit_code);
+void register_planned_commands(CLI::App& app, int& exit_code);
+
+}  // namespace goscope::cli

@@ -1,0 +1,38 @@
+// goscope: flags (CLI11) and wiring only; each command lives in its own file.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+
+#ifndef GOSCOPE_VERSION
+#define GOSCOPE_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "goscope: see the goroutines, channels and locks of a running Go program from outside,\n"
+      "with eBPF uprobes. No rebuild, no restart, no code change in the program."};
+  app.set_version_flag("--version", "goscope " GOSCOPE_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Targets: -p PID attaches to a running program; -- CMD ARGS launches one\n"
+      "(as the invoking user under sudo). Exit codes: 0 ok, 1 findings, 2 could not run.\n"
+      "Run 'goscope COMMAND --help' for a command's flags and examples.");
+
+  int exit_code = goscope::cli::kExitOk;
+  goscope::cli::register_probe_command(app, exit_code);
+  goscope::cli::register_planned_commands(app, exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : goscope::cli::kExitCouldNotRun;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "goscope: internal error: %s\n", e.what());
+    return goscope::cli::kExitCouldNotRun;
+  }
+  return exit_code;
+}

@@ -1,0 +1,46 @@
+// Flag helpers shared by the subcommands: how a target is chosen, durations,
+// and the stop signal.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+
+namespace CLI {
+class App;
+}
+
+namespace goscope::cli {
+
+// `-p PID` or `-- CMD ARGS...`, the same on every command.
+struct TargetOptions {
+  pid_t pid = 0;
+  std::vector<std::string> command;
+
+  void add_to(CLI::App& app);
+  // Exactly one of the two must be given.
+  Expected<void> validate() const;
+};
+
+// "500ms", "30s", "5m", "1h", or a plain number of seconds.
+Expected<std::chrono::nanoseconds> parse_duration(const std::string& text);
+
+// Set by SIGINT / SIGTERM; installed without SA_RESTART so blocking waits return.
+extern std::atomic<bool> g_stop_requested;
+void install_stop_handlers();
+
+// Exit codes, as gotracer and CI systems expect them.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFindings = 1;
+inline constexpr int kExitCouldNotRun = 2;
+
+// Prints "goscope: <message>" to stderr and returns kExitCouldNotRun.
+int fail(const Error& e);
+
+}  // namespace goscope::cli

@@ -1,0 +1,48 @@
+// Commands of the design's surface that are not built yet. They say so and
+// exit 2 (could not run): no fake output. Each names where its work is tracked.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+
+namespace goscope::cli {
+
+namespace {
+
+struct Planned {
+  const char* name;
+  const char* summary;
+  const char* tracked_in;
+};
+
+constexpr Planned kPlanned[] = {
+    {"trace", "Stream goroutine, channel and lock events live; findings at the end", "issue 4 (live capture)"},
+    {"record", "Write a trace file", "issue 7 (recording and exports)"},
+    {"capture", "Record for a while, then write trace, findings, pprof and HTML into a folder",
+     "issue 7 (recording and exports)"},
+    {"dump", "Goroutine dump of a running process from outside, with deadlock analysis",
+     "issue 5 (goroutine dump)"},
+    {"top", "Live table of goroutines: state, wait reason, blocked for, top frame", "issue 4 (live capture)"},
+    {"stat", "Hardware and software counters per process, thread and goroutine", "issue 8 (counters)"},
+    {"report", "Findings and summary of a recorded trace", "issue 7 (recording and exports)"},
+    {"export", "Convert a trace to pprof, Perfetto JSON, folded stacks, JSON lines or HTML",
+     "issue 7 (recording and exports)"},
+    {"inspect", "What goscope knows about a Go binary or PID; symbolize addresses", "issue 3 (symbolizer)"},
+};
+
+}  // namespace
+
+void register_planned_commands(CLI::App& app, int& exit_code) {
+  for (const Planned& p : kPlanned) {
+    CLI::App* sub = app.add_subcommand(p.name, std::string(p.summary) + " [not built yet]");
+    sub->allow_extras();
+    sub->footer(std::string("Not built yet: tracked in ") + p.tracked_in + ".");
+    sub->callback([p, &exit_code] {
+      std::fprintf(stderr, "goscope %s: not built yet in this version (tracked in %s).\n", p.name, p.tracked_in);
+      exit_code = kExitCouldNotRun;
+    });
+  }
+}
+
+}  // namespace goscope::cli

@@ -1,0 +1,81 @@
+// One loaded instance of goscope's BPF object: the skeleton, its links and
+// its ring buffer, each owned once (RAII). Dropping the session detaches every
+// probe; so does goscope dying, since links are file descriptors.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/expected.h"
+#include "goscope.h"
+
+struct goscope_bpf;  // the generated skeleton
+struct bpf_link;
+struct ring_buffer;
+
+namespace goscope::loader {
+
+// Called for every ring-buffer record; the bytes are only valid during the call.
+using RecordHandler = std::function<void(std::span<const uint8_t>)>;
+
+struct SessionOptions {
+  gs_go_offsets offsets{};
+  uint32_t ringbuf_bytes = GS_RINGBUF_DEFAULT_BYTES;
+};
+
+class BpfSession {
+ public:
+  // Opens and loads (verifies) the BPF object with these settings.
+  static Expected<std::unique_ptr<BpfSession>> load(const SessionOptions& opts);
+  ~BpfSession();
+  BpfSession(const BpfSession&) = delete;
+  BpfSession& operator=(const BpfSession&) = delete;
+
+  // A plain uprobe (never a uretprobe) on the instruction at `file_offset` of
+  // `binary`, for process `pid` only; `cookie` comes back in each record.
+  Expected<void> attach_probe_hit(const std::string& binary, uint64_t file_offset, pid_t pid,
+                                  uint64_t cookie);
+  size_t attached() const { return links_.size(); }
+
+  // Starts delivering records to `handler` from poll().
+  Expected<void> open_ring(RecordHandler handler);
+  // Waits up to timeout_ms for records and hands each to the handler.
+  // Returns how many were handled, or an error (EINTR is not an error).
+  Expected<int> poll(int timeout_ms);
+  // Handles whatever is already in the ring without waiting.
+  Expected<int> drain();
+
+  // Sum over CPUs of every BPF counter (enum gs_counter).
+  std::array<uint64_t, GS_CNT__COUNT> counters() const;
+
+  // Everything libbpf said while loading, for error reports and -v.
+  static std::string libbpf_log();
+
+ private:
+  BpfSession() = default;
+  static int on_record(void* ctx, void* data, size_t size);
+
+  struct SkelDeleter {
+    void operator()(struct goscope_bpf* s) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* l) const;
+  };
+  struct RingDeleter {
+    void operator()(ring_buffer* r) const;
+  };
+  // Declared in destruction order: ring and links go before the skeleton.
+  std::unique_ptr<struct goscope_bpf, SkelDeleter> skel_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::unique_ptr<ring_buffer, RingDeleter> ring_;
+  RecordHandler handler_;
+};
+
+}  // namespace goscope::loader

@@ -1,0 +1,89 @@
+// The BPF object and the C++ side must agree on every shared layout. Both
+// compile bpf/goscope.h with static asserts; this test also reads the BTF
+// clang emitted for the BPF object and compares sizes and field offsets with
+// what the C++ compiler made of the same header. Needs no privileges.
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "goscope.h"
+
+#ifndef GOSCOPE_BPF_OBJECT
+#error "GOSCOPE_BPF_OBJECT must point at the compiled BPF object"
+#endif
+
+namespace {
+
+struct BtfDeleter {
+  void operator()(btf* b) const { btf__free(b); }
+};
+
+class BpfAbi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    btf_.reset(btf__parse_elf(GOSCOPE_BPF_OBJECT, nullptr));
+    ASSERT_TRUE(btf_) << "cannot read BTF of " << GOSCOPE_BPF_OBJECT;
+  }
+
+  const btf_type* find_struct(const char* name, int* id_out = nullptr) {
+    int id = btf__find_by_name_kind(btf_.get(), name, BTF_KIND_STRUCT);
+    if (id_out) *id_out = id;
+    return id > 0 ? btf__type_by_id(btf_.get(), id) : nullptr;
+  }
+
+  long member_offset_bytes(const char* struct_name, const char* member) {
+    const btf_type* t = find_struct(struct_name);
+    if (!t) return -1;
+    const btf_member* m = btf_members(t);
+    for (int i = 0; i < btf_vlen(t); i++, m++) {
+      if (std::string(btf__name_by_offset(btf_.get(), m->name_off)) == member)
+        return static_cast<long>(btf_member_bit_offset(t, i) / 8);
+    }
+    return -1;
+  }
+
+  std::unique_ptr<btf, BtfDeleter> btf_;
+};
+
+TEST_F(BpfAbi, StructSizesMatch) {
+  const btf_type* t;
+  ASSERT_TRUE(t = find_struct("gs_event_header"));
+  EXPECT_EQ(t->size, sizeof(gs_event_header));
+  ASSERT_TRUE(t = find_struct("gs_probe_hit"));
+  EXPECT_EQ(t->size, sizeof(gs_probe_hit));
+  ASSERT_TRUE(t = find_struct("gs_go_offsets"));
+  EXPECT_EQ(t->size, sizeof(gs_go_offsets));
+}
+
+TEST_F(BpfAbi, FieldOffsetsMatch) {
+  EXPECT_EQ(member_offset_bytes("gs_event_header", "ktime_ns"), long(offsetof(gs_event_header, ktime_ns)));
+  EXPECT_EQ(member_offset_bytes("gs_event_header", "goid"), long(offsetof(gs_event_header, goid)));
+  EXPECT_EQ(member_offset_bytes("gs_probe_hit", "cookie"), long(offsetof(gs_probe_hit, cookie)));
+  EXPECT_EQ(member_offset_bytes("gs_probe_hit", "ret_addr"), long(offsetof(gs_probe_hit, ret_addr)));
+  EXPECT_EQ(member_offset_bytes("gs_probe_hit", "regs"), long(offsetof(gs_probe_hit, regs)));
+  EXPECT_EQ(member_offset_bytes("gs_go_offsets", "g_goid"), long(offsetof(gs_go_offsets, g_goid)));
+}
+
+TEST(BpfObject, OpensWithExpectedProgramsAndMaps) {
+  bpf_object* obj = bpf_object__open_file(GOSCOPE_BPF_OBJECT, nullptr);
+  ASSERT_TRUE(obj) << "libbpf cannot open " << GOSCOPE_BPF_OBJECT;
+  EXPECT_TRUE(bpf_object__find_program_by_name(obj, "gs_probe_hit"));
+  bpf_map* events = bpf_object__find_map_by_name(obj, "events");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(bpf_map__type(events), BPF_MAP_TYPE_RINGBUF);
+  bpf_map* counters = bpf_object__find_map_by_name(obj, "counters");
+  ASSERT_TRUE(counters);
+  EXPECT_EQ(bpf_map__max_entries(counters), unsigned(GS_CNT__COUNT));
+  // Every program must be a plain uprobe: goscope never uses uretprobes on Go code.
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    EXPECT_EQ(std::string(bpf_program__section_name(prog)), "uprobe") << bpf_program__name(prog);
+  }
+  bpf_object__close(obj);
+}
+
+}  // namespace

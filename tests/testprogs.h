@@ -1,0 +1,34 @@
+// Finds the Go toolchains and the test programs they built (scripts/
+// go-toolchains.sh and scripts/build-testprogs.sh). Outside CI a missing
+// matrix skips loudly; under CI (CI=true) it fails: CI must test every version.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace goscope::testing {
+
+struct Toolchain {
+  std::string version;  // "1.19"
+  std::string goroot;
+};
+
+// Every toolchain of the matrix that is in the cache, in matrix order.
+const std::vector<Toolchain>& toolchains();
+// Path of a built test program: <testprogs>/<version>/<variant>/<prog>.
+std::string testprog(const std::string& version, const std::string& variant, const std::string& prog);
+// True under CI, where nothing may be skipped.
+bool in_ci();
+
+}  // namespace goscope::testing
+
+// Skips (outside CI) or fails (in CI) the current test when the Go matrix is not built.
+#define GS_REQUIRE_TESTPROGS()                                                              \
+  do {                                                                                      \
+    if (::goscope::testing::toolchains().empty()) {                                         \
+      if (::goscope::testing::in_ci()) FAIL() << "Go toolchain matrix missing under CI";    \
+      GTEST_SKIP() << "SKIPPED LOUDLY: Go toolchain matrix not built; run scripts/test.sh"; \
+    }                                                                                       \
+  } while (0)
