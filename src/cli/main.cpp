@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -25,8 +26,18 @@ int main(int argc, char** argv) {
   goscope::cli::register_probe_command(app, exit_code);
   goscope::cli::register_planned_commands(app, exit_code);
 
+  // `-- CMD ARGS` is the target command, not goscope's arguments.
+  int own_argc = argc;
+  for (int i = 1; i < argc; i++) {
+    if (std::string(argv[i]) == "--") {
+      own_argc = i;
+      goscope::cli::g_command_after_dashdash.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
+
   try {
-    app.parse(argc, argv);
+    app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? 0 : goscope::cli::kExitCouldNotRun;

@@ -11,10 +11,13 @@ namespace goscope::cli {
 
 std::atomic<bool> g_stop_requested{false};
 
+std::vector<std::string> g_command_after_dashdash;
+
 void TargetOptions::add_to(CLI::App& app) {
   app.add_option("-p,--pid", pid, "PID of a running Go program to attach to");
-  app.add_option("command", command, "Go program and arguments to launch, after --")
-      ->expected(0, -1);
+  // The command after `--` is split off before CLI11 parses (see main.cpp):
+  // CLI11 2.1 mishandles `--` after a repeatable option.
+  app.preparse_callback([this](size_t) { command = g_command_after_dashdash; });
 }
 
 Expected<void> TargetOptions::validate() const {

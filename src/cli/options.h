@@ -28,6 +28,9 @@ struct TargetOptions {
   Expected<void> validate() const;
 };
 
+// Everything after the first `--` on the command line: the program to launch.
+extern std::vector<std::string> g_command_after_dashdash;
+
 // "500ms", "30s", "5m", "1h", or a plain number of seconds.
 Expected<std::chrono::nanoseconds> parse_duration(const std::string& text);
 

@@ -199,7 +199,8 @@ void register_probe_command(CLI::App& app, int& exit_code) {
       "function whose stack grows fires again after the growth; `trace` accounts for that.");
   opts->target.add_to(*sub);
   sub->add_option("-f,--func", opts->functions, "Go function to probe (repeatable), e.g. runtime.gopark")
-      ->required();
+      ->required()
+      ->allow_extra_args(false);  // one name per -f: `-f A -f B`
   sub->add_option("-d,--duration", opts->duration, "stop after this long (e.g. 10s, 2m)");
   sub->add_option("-n,--count", opts->max_hits, "stop after this many hits");
   sub->add_flag("--json", opts->json, "one JSON object per hit");
