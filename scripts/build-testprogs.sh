@@ -20,7 +20,7 @@
 # CGO_ENABLED=0 (every binary is pure Go and statically linked),
 # GOCACHE=$CACHE/gocache/<version>, GOPATH=$CACHE/gopath. Builds run in parallel
 # (xargs -P, default nproc). A build is skipped when its stamp (toolchain version
-# + variant flags + source hash + source path + script format) matches.
+# + variant flags + program name + source hash + script format) matches.
 #
 # Usage: scripts/build-testprogs.sh [--versions "1.19 1.26"] [--variants "default pie"]
 #                                   [--progs "hello_probe bug_abba"] [--jobs N] [--force]
@@ -167,7 +167,10 @@ for v in $versions; do for var in $variants; do
     [ "$old" = "$gvline" ] || printf '%s\n' "$gvline" > "$OUT/$v/$var/.go_version"
     for p in $progs; do
         njobs=$((njobs + 1))
-        key="format=$BUILD_FORMAT ${GOVER[$v]} variant=$var flags=[$FLAGSTR] src=$PROGDIR/$p/main.go sha256=${SRCSHA[$p]}"
+        # The checkout's path is not part of the key: CI clones afresh each run, and
+        # a binary keeps the source path of whichever checkout built it (tests
+        # compare goscope with the binary itself, never with the checkout path).
+        key="format=$BUILD_FORMAT ${GOVER[$v]} variant=$var flags=[$FLAGSTR] prog=$p sha256=${SRCSHA[$p]}"
         stamp=$OUT/$v/$var/.$p.stamp
         line=""
         [ -f "$stamp" ] && read -r line < "$stamp"
