@@ -26,9 +26,9 @@ enum gs_event_type {
 /* Counters kept by BPF in a per-CPU array, reported by user space: nothing is
  * lost silently. */
 enum gs_counter {
-	GS_CNT_EVENTS = 0,      /* records submitted */
-	GS_CNT_DROP_RINGBUF,    /* ring buffer full: record lost */
-	GS_CNT_GOID_FAULT,      /* g pointer in R14 could not be read */
+	GS_CNT_EVENTS = 0,   /* records submitted */
+	GS_CNT_DROP_RINGBUF, /* ring buffer full: record lost */
+	GS_CNT_GOID_FAULT,   /* g pointer in R14 could not be read */
 	GS_CNT__COUNT,
 };
 
@@ -36,8 +36,8 @@ enum gs_counter {
 #define GS_ABI_INT_REGS 9 /* RAX RBX RCX RDI RSI R8 R9 R10 R11 */
 
 struct gs_event_header {
-	__u32 type;     /* enum gs_event_type */
-	__u32 size;     /* bytes of the whole record */
+	__u32 type;	/* enum gs_event_type */
+	__u32 size;	/* bytes of the whole record */
 	__u64 ktime_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u32 tgid;
 	__u32 tid;
@@ -47,11 +47,11 @@ GS_STATIC_ASSERT(sizeof(struct gs_event_header) == 32, "gs_event_header layout")
 
 struct gs_probe_hit {
 	struct gs_event_header hdr;
-	__u64 cookie;   /* attach cookie: which probe of the plan fired */
-	__u64 ip;       /* address of the probed instruction */
-	__u64 sp;       /* stack pointer at the probe */
+	__u64 cookie;	/* attach cookie: which probe of the plan fired */
+	__u64 ip;	/* address of the probed instruction */
+	__u64 sp;	/* stack pointer at the probe */
 	__u64 ret_addr; /* [sp] at a function entry: the immediate caller */
-	__u64 g;        /* R14: the current g (never an identity, only for debugging) */
+	__u64 g;	/* R14: the current g (never an identity, only for debugging) */
 	__u64 regs[GS_ABI_INT_REGS];
 };
 GS_STATIC_ASSERT(sizeof(struct gs_probe_hit) == 32 + 5 * 8 + GS_ABI_INT_REGS * 8,
