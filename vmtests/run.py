@@ -3,7 +3,8 @@
 
     vmtests/run.py --goscope build/src/cli/goscope --go 1.22 CASE
 
-Cases are functions named case_<name> in vmtests/cases_*.py. Exit status:
+Cases are functions named case_<name> (run once per Go version of the
+matrix) or once_<name> (run once, --go none) in vmtests/cases_*.py. Exit status:
 0 passed, 1 failed, 77 skipped (outside CI only; CI never skips).
 """
 import argparse
@@ -25,8 +26,11 @@ def load_cases():
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
         for name in dir(mod):
-            if name.startswith("case_"):
+            if name.startswith("case_"):  # run against each Go version
                 cases[name[5:]] = getattr(mod, name)
+            elif name.startswith("once_"):  # independent of the Go version
+                fn = getattr(mod, name)
+                cases[name[5:]] = lambda goscope, go, fn=fn: fn(goscope)
     return cases
 
 

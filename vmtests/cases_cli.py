@@ -1,0 +1,44 @@
+"""Bad input gets a clear message and exit code 2, never a crash. These run
+once (not per Go version): `once_*` cases."""
+import os
+import subprocess
+import tempfile
+
+from vmtest import check, testprog
+
+
+def _run(goscope, args, timeout=30):
+    p = subprocess.run([goscope] + args, capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    print(f"$ goscope {' '.join(args)}\n  -> exit {p.returncode}: {p.stderr.strip()}")
+    return p
+
+
+def _expect_error(goscope, args, needle):
+    p = _run(goscope, args)
+    check(p.returncode == 2, f"goscope {args}: exit {p.returncode}, expected 2")
+    check(needle in p.stderr, f"goscope {args}: stderr lacks {needle!r}: {p.stderr!r}")
+    check("Segmentation" not in p.stderr and "terminate called" not in p.stderr,
+          f"goscope {args} crashed: {p.stderr!r}")
+
+
+def once_cli_errors(goscope):
+    hello = testprog("1.22", "default", "hello_probe")
+    _expect_error(goscope, ["probe", "-f", "runtime.gopark"], "no target")
+    _expect_error(goscope, ["probe", "-p", "1", "-f", "x", "--", hello], "not both")
+    _expect_error(goscope, ["probe", "-p", "4194304", "-f", "runtime.gopark"], "no process with PID 4194304")
+    _expect_error(goscope, ["probe", "-d", "soon", "-f", "x", "--", hello], "invalid duration")
+    _expect_error(goscope, ["probe", "-f", "runtime.gopark", "--", "/bin/true"], "not a Go program")
+    _expect_error(goscope, ["probe", "-f", "runtime.gopark", "--", "/nonexistent/prog"], "no such file")
+    _expect_error(goscope, ["probe", "-f", "runtime.gopark", "--", "no-such-command-xyz"], "not found in PATH")
+    _expect_error(goscope, ["probe", "-f", "main.noSuchFunction", "--", hello], "none of the requested functions")
+    with tempfile.NamedTemporaryFile(suffix=".bin") as junk:
+        junk.write(b"\x7fELF" + os.urandom(200))
+        junk.flush()
+        os.chmod(junk.name, 0o755)
+        _expect_error(goscope, ["probe", "-f", "runtime.gopark", "--", junk.name], junk.name)
+    _expect_error(goscope, ["nosuchcommand"], "")
+    for planned in ["trace", "record", "capture", "dump", "top", "stat", "report", "export"]:
+        _expect_error(goscope, [planned, "-p", "1"], "not built yet")
+    p = _run(goscope, ["--help"])
+    check(p.returncode == 0 and "probe" in p.stdout, "goscope --help failed")
