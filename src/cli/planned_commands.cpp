@@ -28,7 +28,6 @@ constexpr Planned kPlanned[] = {
     {"report", "Findings and summary of a recorded trace", "issue 7 (recording and exports)"},
     {"export", "Convert a trace to pprof, Perfetto JSON, folded stacks, JSON lines or HTML",
      "issue 7 (recording and exports)"},
-    {"inspect", "What goscope knows about a Go binary or PID; symbolize addresses", "issue 3 (symbolizer)"},
 };
 
 }  // namespace

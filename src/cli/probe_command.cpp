@@ -196,7 +196,9 @@ void register_probe_command(CLI::App& app, int& exit_code) {
       "  sudo goscope probe -f runtime.chansend1 -f runtime.chanrecv1 --json -- ./myprog\n"
       "  sudo goscope probe -p 1234 -f 'sync.(*Mutex).lockSlow' -d 10s\n\n"
       "A plain uprobe at each function's entry (never a uretprobe). An entry probe on a\n"
-      "function whose stack grows fires again after the growth; `trace` accounts for that.");
+      "function whose stack grows fires again after the growth; `trace` accounts for that.\n"
+      "A program launched with -- is held before exec until the probes are live, runs as\n"
+      "the invoking user under sudo, and is terminated if still running when goscope stops.");
   opts->target.add_to(*sub);
   sub->add_option("-f,--func", opts->functions, "Go function to probe (repeatable), e.g. runtime.gopark")
       ->required()

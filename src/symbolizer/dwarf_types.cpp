@@ -3,9 +3,52 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 
+#include <algorithm>
+#include <functional>
+
 namespace goscope::sym {
 
-void DwarfTypes::DwarfCloser::operator()(Dwarf* d) const { dwarf_end(d); }
+namespace {
+
+std::optional<uint64_t> member_in(Dwarf_Die* st, std::string_view member, Dwarf_Die* member_die) {
+  Dwarf_Die child;
+  if (dwarf_child(st, &child) != 0) return std::nullopt;
+  do {
+    if (dwarf_tag(&child) != DW_TAG_member) continue;
+    const char* name = dwarf_diename(&child);
+    if (!name || member != name) continue;
+    Dwarf_Attribute attr;
+    Dwarf_Word value = 0;
+    if (!dwarf_attr(&child, DW_AT_data_member_location, &attr) || dwarf_formudata(&attr, &value) != 0)
+      return std::nullopt;
+    if (member_die) *member_die = child;
+    return value;
+  } while (dwarf_siblingof(&child, &child) == 0);
+  return std::nullopt;
+}
+
+// Follows typedefs to the struct a member's type names.
+bool struct_of(Dwarf_Die* member, Dwarf_Die* out) {
+  Dwarf_Attribute attr;
+  Dwarf_Die t;
+  if (!dwarf_attr(member, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &t)) return false;
+  for (int i = 0; i < 8; i++) {
+    const int tag = dwarf_tag(&t);
+    if (tag == DW_TAG_structure_type) {
+      *out = t;
+      return true;
+    }
+    if (tag != DW_TAG_typedef) return false;
+    if (!dwarf_attr(&t, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &t)) return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+void DwarfTypes::DwarfCloser::operator()(Dwarf* d) const {
+  dwarf_end(d);
+}
 
 Expected<DwarfTypes> DwarfTypes::open(const ElfFile& elf) {
   Dwarf* d = dwarf_begin_elf(elf.elf(), DWARF_C_READ, nullptr);
@@ -13,16 +56,18 @@ Expected<DwarfTypes> DwarfTypes::open(const ElfFile& elf) {
   DwarfTypes t;
   t.dwarf_.reset(d);
 
-  // Go emits every type once, as a top-level DIE of some unit: index the structs.
+  // Go emits every type and global once, as a top-level DIE of some unit: index them.
   Dwarf_Off off = 0, next = 0;
   size_t hsize = 0;
   while (dwarf_nextcu(d, off, &next, &hsize, nullptr, nullptr, nullptr) == 0) {
     Dwarf_Die cu, child;
     if (dwarf_offdie(d, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
       do {
-        if (dwarf_tag(&child) != DW_TAG_structure_type) continue;
+        const int tag = dwarf_tag(&child);
+        if (tag != DW_TAG_structure_type && tag != DW_TAG_variable) continue;
         const char* name = dwarf_diename(&child);
-        if (name) t.struct_dies_.emplace(name, dwarf_dieoffset(&child));
+        if (!name) continue;
+        (tag == DW_TAG_structure_type ? t.struct_dies_ : t.var_dies_).emplace(name, dwarf_dieoffset(&child));
       } while (dwarf_siblingof(&child, &child) == 0);
     }
     off = next;
@@ -35,19 +80,29 @@ std::optional<uint64_t> DwarfTypes::member_offset(std::string_view struct_name,
                                                   std::string_view member) const {
   auto it = struct_dies_.find(std::string(struct_name));
   if (it == struct_dies_.end()) return std::nullopt;
-  Dwarf_Die die, child;
-  if (!dwarf_offdie(dwarf_.get(), it->second, &die) || dwarf_child(&die, &child) != 0) return std::nullopt;
-  do {
-    if (dwarf_tag(&child) != DW_TAG_member) continue;
-    const char* name = dwarf_diename(&child);
-    if (!name || member != name) continue;
-    Dwarf_Attribute attr;
-    Dwarf_Word value = 0;
-    if (!dwarf_attr(&child, DW_AT_data_member_location, &attr) || dwarf_formudata(&attr, &value) != 0)
-      return std::nullopt;
-    return value;
-  } while (dwarf_siblingof(&child, &child) == 0);
-  return std::nullopt;
+  Dwarf_Die die;
+  if (!dwarf_offdie(dwarf_.get(), it->second, &die)) return std::nullopt;
+  return member_in(&die, member, nullptr);
+}
+
+std::optional<uint64_t> DwarfTypes::member_path_offset(std::string_view struct_name,
+                                                       std::string_view path) const {
+  auto it = struct_dies_.find(std::string(struct_name));
+  if (it == struct_dies_.end()) return std::nullopt;
+  Dwarf_Die st;
+  if (!dwarf_offdie(dwarf_.get(), it->second, &st)) return std::nullopt;
+  uint64_t total = 0;
+  while (true) {
+    const size_t dot = path.find('.');
+    const std::string_view name = path.substr(0, dot);
+    Dwarf_Die m;
+    auto o = member_in(&st, name, &m);
+    if (!o) return std::nullopt;
+    total += *o;
+    if (dot == std::string_view::npos) return total;
+    path.remove_prefix(dot + 1);
+    if (!struct_of(&m, &st)) return std::nullopt;
+  }
 }
 
 std::optional<uint64_t> DwarfTypes::struct_size(std::string_view struct_name) const {
@@ -59,6 +114,66 @@ std::optional<uint64_t> DwarfTypes::struct_size(std::string_view struct_name) co
   Dwarf_Attribute attr;
   if (!dwarf_attr(&die, DW_AT_byte_size, &attr) || dwarf_formudata(&attr, &size) != 0) return std::nullopt;
   return size;
+}
+
+std::optional<std::pair<uint64_t, uint64_t>> DwarfTypes::variable(std::string_view name) const {
+  auto it = var_dies_.find(std::string(name));
+  if (it == var_dies_.end()) return std::nullopt;
+  Dwarf_Die die;
+  if (!dwarf_offdie(dwarf_.get(), it->second, &die)) return std::nullopt;
+  Dwarf_Attribute attr;
+  Dwarf_Op* ops = nullptr;
+  size_t nops = 0;
+  if (!dwarf_attr(&die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &ops, &nops) != 0 || nops != 1 ||
+      ops[0].atom != DW_OP_addr)
+    return std::nullopt;
+  Dwarf_Die type;
+  Dwarf_Word size = 0;
+  if (!dwarf_attr(&die, DW_AT_type, &attr) || !dwarf_formref_die(&attr, &type) ||
+      dwarf_aggregate_size(&type, &size) != 0)
+    return std::nullopt;
+  return std::make_pair(static_cast<uint64_t>(ops[0].number), static_cast<uint64_t>(size));
+}
+
+std::vector<DwarfInlinedCall> DwarfTypes::inlined_calls(const std::vector<std::string>& names) const {
+  std::vector<DwarfInlinedCall> out;
+  Dwarf* d = dwarf_.get();
+  // Walks a subprogram's subtree for inlined instances (they nest inside lexical blocks and each other).
+  std::function<void(Dwarf_Die*, const char*)> walk = [&](Dwarf_Die* parent, const char* caller) {
+    Dwarf_Die child;
+    if (dwarf_child(parent, &child) != 0) return;
+    do {
+      const int tag = dwarf_tag(&child);
+      if (tag == DW_TAG_inlined_subroutine) {
+        Dwarf_Attribute attr;
+        Dwarf_Die origin;
+        const char* name = nullptr;
+        if (dwarf_attr(&child, DW_AT_abstract_origin, &attr) && dwarf_formref_die(&attr, &origin))
+          name = dwarf_diename(&origin);
+        if (name && (names.empty() || std::find(names.begin(), names.end(), name) != names.end())) {
+          DwarfInlinedCall call{name, caller ? caller : "", {}};
+          Dwarf_Addr base = 0, lo = 0, hi = 0;
+          for (ptrdiff_t o = 0; (o = dwarf_ranges(&child, o, &base, &lo, &hi)) > 0;)
+            call.ranges.emplace_back(lo, hi);
+          out.push_back(std::move(call));
+        }
+      }
+      if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) walk(&child, caller);
+    } while (dwarf_siblingof(&child, &child) == 0);
+  };
+  Dwarf_Off off = 0, next = 0;
+  size_t hsize = 0;
+  while (dwarf_nextcu(d, off, &next, &hsize, nullptr, nullptr, nullptr) == 0) {
+    Dwarf_Die cu, child;
+    if (dwarf_offdie(d, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
+      do {
+        if (dwarf_tag(&child) == DW_TAG_subprogram && dwarf_hasattr(&child, DW_AT_low_pc))
+          walk(&child, dwarf_diename(&child));
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    off = next;
+  }
+  return out;
 }
 
 }  // namespace goscope::sym

@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace goscope::sym {
@@ -13,6 +16,18 @@ namespace {
 
 Error elf_error(const std::string& path, const char* what) {
   return make_error(path + ": " + what + ": " + elf_errmsg(-1));
+}
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(v));
+  return buf;
+}
+
+uint64_t load_le64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
 }
 
 }  // namespace
@@ -24,8 +39,17 @@ Expected<ElfFile> ElfFile::open(const std::string& path) {
   f.path_ = path;
   f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd_ < 0) return Error::from_errno("cannot open " + path, errno);
+  struct stat st;
+  if (fstat(f.fd_, &st) != 0) return Error::from_errno("cannot stat " + path, errno);
+  if (!S_ISREG(st.st_mode)) return make_error(path + ": not a regular file");
+  if (st.st_size < 64) return make_error(path + ": not an ELF executable (file too small)");
+  void* m = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE, MAP_PRIVATE, f.fd_, 0);
+  if (m == MAP_FAILED) return Error::from_errno("cannot map " + path, errno);
+  f.map_ = static_cast<const uint8_t*>(m);
+  f.map_size_ = static_cast<size_t>(st.st_size);
+  if (std::memcmp(f.map_, ELFMAG, SELFMAG) != 0) return make_error(path + ": not an ELF executable");
 
-  f.elf_ = elf_begin(f.fd_, ELF_C_READ_MMAP, nullptr);
+  f.elf_ = elf_memory(const_cast<char*>(reinterpret_cast<const char*>(f.map_)), f.map_size_);
   if (!f.elf_) return elf_error(path, "not a readable ELF file");
   if (elf_kind(f.elf_) != ELF_K_ELF) return make_error(path + ": not an ELF executable");
 
@@ -43,18 +67,60 @@ Expected<ElfFile> ElfFile::open(const std::string& path) {
     GElf_Phdr ph;
     if (!gelf_getphdr(f.elf_, static_cast<int>(i), &ph)) return elf_error(path, "bad program header");
     if (ph.p_type != PT_LOAD) continue;
+    if (ph.p_filesz > f.map_size_ || ph.p_offset > f.map_size_ - ph.p_filesz)
+      return make_error(path + ": file is truncated (a loadable segment lies beyond its end)");
     f.segments_.push_back({ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz, ph.p_flags});
   }
   if (f.segments_.empty()) return make_error(path + ": ELF file has no loadable segments");
 
+  size_t shstrndx = 0;
+  const bool have_names = elf_getshdrstrndx(f.elf_, &shstrndx) == 0;
   for (Elf_Scn* scn = elf_nextscn(f.elf_, nullptr); scn; scn = elf_nextscn(f.elf_, scn)) {
     GElf_Shdr sh;
-    if (gelf_getshdr(scn, &sh) && sh.sh_type == SHT_SYMTAB) f.has_symtab_ = true;
+    if (!gelf_getshdr(scn, &sh)) continue;
+    const char* n = have_names ? elf_strptr(f.elf_, shstrndx, sh.sh_name) : nullptr;
+    if (sh.sh_type != SHT_NOBITS && (sh.sh_size > f.map_size_ || sh.sh_offset > f.map_size_ - sh.sh_size))
+      continue;  // truncated: ignore the section rather than read past the end
+    f.sections_.push_back({n ? n : "", sh.sh_addr, sh.sh_offset, sh.sh_size, sh.sh_type});
+    if (sh.sh_type == SHT_SYMTAB) f.has_symtab_ = true;
   }
+  f.load_relocations();
   return f;
 }
 
-ElfFile::ElfFile(ElfFile&& o) noexcept { *this = std::move(o); }
+void ElfFile::load_relocations() {
+  if (!is_pie_) return;
+  // Through PT_DYNAMIC (DT_RELA/DT_RELASZ), so that it works without section headers.
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf_, &phnum) != 0) return;
+  uint64_t rela = 0, relasz = 0;
+  for (size_t i = 0; i < phnum; i++) {
+    GElf_Phdr ph;
+    if (!gelf_getphdr(elf_, static_cast<int>(i), &ph) || ph.p_type != PT_DYNAMIC) continue;
+    if (ph.p_filesz > map_size_ || ph.p_offset > map_size_ - ph.p_filesz) return;
+    for (uint64_t o = 0; o + 16 <= ph.p_filesz; o += 16) {
+      const uint64_t tag = load_le64(map_ + ph.p_offset + o);
+      const uint64_t val = load_le64(map_ + ph.p_offset + o + 8);
+      if (tag == DT_NULL) break;
+      if (tag == DT_RELA) rela = val;
+      if (tag == DT_RELASZ) relasz = val;
+    }
+  }
+  if (!rela || !relasz) return;
+  auto table = vaddr_bytes(rela, relasz);
+  if (table.empty()) return;
+  for (size_t o = 0; o + 24 <= table.size(); o += 24) {
+    const uint64_t r_offset = load_le64(table.data() + o);
+    const uint64_t r_info = load_le64(table.data() + o + 8);
+    const uint64_t r_addend = load_le64(table.data() + o + 16);
+    if (ELF64_R_TYPE(r_info) == R_X86_64_RELATIVE) relative_relocs_.emplace_back(r_offset, r_addend);
+  }
+  std::sort(relative_relocs_.begin(), relative_relocs_.end());
+}
+
+ElfFile::ElfFile(ElfFile&& o) noexcept {
+  *this = std::move(o);
+}
 
 ElfFile& ElfFile::operator=(ElfFile&& o) noexcept {
   if (this != &o) {
@@ -62,36 +128,41 @@ ElfFile& ElfFile::operator=(ElfFile&& o) noexcept {
     path_ = std::move(o.path_);
     fd_ = std::exchange(o.fd_, -1);
     elf_ = std::exchange(o.elf_, nullptr);
+    map_ = std::exchange(o.map_, nullptr);
+    map_size_ = std::exchange(o.map_size_, 0);
     is_pie_ = o.is_pie_;
     has_symtab_ = o.has_symtab_;
     segments_ = std::move(o.segments_);
+    sections_ = std::move(o.sections_);
+    relative_relocs_ = std::move(o.relative_relocs_);
   }
   return *this;
 }
 
-ElfFile::~ElfFile() { close(); }
+ElfFile::~ElfFile() {
+  close();
+}
 
 void ElfFile::close() {
   if (elf_) elf_end(elf_);
+  if (map_) munmap(const_cast<uint8_t*>(map_), map_size_);
   if (fd_ >= 0) ::close(fd_);
   elf_ = nullptr;
+  map_ = nullptr;
+  map_size_ = 0;
   fd_ = -1;
 }
 
-bool ElfFile::has_section(std::string_view name) const {
-  size_t shstrndx = 0;
-  if (elf_getshdrstrndx(elf_, &shstrndx) != 0) return false;
-  for (Elf_Scn* scn = elf_nextscn(elf_, nullptr); scn; scn = elf_nextscn(elf_, scn)) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh)) continue;
-    const char* n = elf_strptr(elf_, shstrndx, sh.sh_name);
-    if (n && name == n) return true;
-  }
-  return false;
+std::optional<ElfSection> ElfFile::find_section(std::string_view name) const {
+  for (const auto& s : sections_)
+    if (s.name == name) return s;
+  return std::nullopt;
 }
 
-std::optional<ElfSymbol> ElfFile::find_function(std::string_view name) const {
-  for (Elf_Scn* scn = elf_nextscn(elf_, nullptr); scn; scn = elf_nextscn(elf_, scn)) {
+namespace {
+
+std::optional<ElfSymbol> scan_symtab(Elf* elf, std::string_view name, bool functions_only) {
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || sh.sh_entsize == 0) continue;
     Elf_Data* data = elf_getdata(scn, nullptr);
@@ -100,32 +171,59 @@ std::optional<ElfSymbol> ElfFile::find_function(std::string_view name) const {
     for (size_t i = 0; i < count; i++) {
       GElf_Sym s;
       if (!gelf_getsym(data, static_cast<int>(i), &s)) continue;
-      if (GELF_ST_TYPE(s.st_info) != STT_FUNC) continue;
-      const char* n = elf_strptr(elf_, sh.sh_link, s.st_name);
+      if (functions_only && GELF_ST_TYPE(s.st_info) != STT_FUNC) continue;
+      const char* n = elf_strptr(elf, sh.sh_link, s.st_name);
       if (n && name == n) return ElfSymbol{n, s.st_value, s.st_size};
     }
   }
   return std::nullopt;
 }
 
+}  // namespace
+
+std::optional<ElfSymbol> ElfFile::find_function(std::string_view name) const {
+  return scan_symtab(elf_, name, true);
+}
+
+std::optional<ElfSymbol> ElfFile::find_symbol(std::string_view name) const {
+  return scan_symtab(elf_, name, false);
+}
+
 Expected<uint64_t> ElfFile::vaddr_to_file_offset(uint64_t vaddr) const {
   for (const auto& seg : segments_) {
     if (vaddr >= seg.vaddr && vaddr < seg.vaddr + seg.filesz) return vaddr - seg.vaddr + seg.offset;
   }
-  return make_error(path_ + ": address 0x" + [&] {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%lx", static_cast<unsigned long>(vaddr));
-    return std::string(buf);
-  }() + " is not in any loadable segment of the file");
+  return make_error(path_ + ": address " + hex(vaddr) + " is not in any loadable segment of the file");
+}
+
+std::span<const uint8_t> ElfFile::vaddr_bytes(uint64_t vaddr, uint64_t size) const {
+  for (const auto& seg : segments_) {
+    if (vaddr < seg.vaddr || vaddr >= seg.vaddr + seg.filesz) continue;
+    const uint64_t rel = vaddr - seg.vaddr;
+    if (size > seg.filesz - rel) return {};
+    return {map_ + seg.offset + rel, static_cast<size_t>(size)};
+  }
+  return {};
 }
 
 Expected<std::vector<uint8_t>> ElfFile::read_vaddr(uint64_t vaddr, uint64_t size) const {
   GS_TRY(uint64_t off, vaddr_to_file_offset(vaddr));
-  std::vector<uint8_t> buf(size);
-  ssize_t n = ::pread(fd_, buf.data(), size, static_cast<off_t>(off));
-  if (n < 0) return Error::from_errno("cannot read " + path_, errno);
-  if (static_cast<uint64_t>(n) != size) return make_error(path_ + ": file is truncated");
-  return buf;
+  (void)off;
+  auto b = vaddr_bytes(vaddr, size);
+  if (b.size() != size)
+    return make_error(path_ + ": range at " + hex(vaddr) + " is truncated or spans segments");
+  return std::vector<uint8_t>(b.begin(), b.end());
+}
+
+std::optional<uint64_t> ElfFile::read_pointer(uint64_t vaddr) const {
+  if (!relative_relocs_.empty()) {
+    auto it = std::lower_bound(relative_relocs_.begin(), relative_relocs_.end(),
+                               std::make_pair(vaddr, uint64_t{0}));
+    if (it != relative_relocs_.end() && it->first == vaddr) return it->second;
+  }
+  auto b = vaddr_bytes(vaddr, 8);
+  if (b.size() != 8) return std::nullopt;
+  return load_le64(b.data());
 }
 
 }  // namespace goscope::sym

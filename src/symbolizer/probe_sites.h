@@ -1,0 +1,79 @@
+// Where goscope puts uprobes in a Go function, found with a real disassembler
+// (Capstone), never by a byte scan:
+//  - entry: the first instruction after the stack-check prologue
+//      CMPQ SP, 0x10(R14) | LEAQ -n(SP), R12; CMPQ R12, 0x10(R14)   (g.stackguard0)
+//      JBE  morestack-block
+//    The morestack block calls runtime.morestack and jumps back to the entry,
+//    so a probe on the entry itself fires twice when the stack grows; the
+//    instruction after the JBE runs exactly once per call. There, arguments are
+//    still in their ABI registers and the frame is not yet set up ([rsp] is the
+//    return address). Functions without a stack check are probed at their entry.
+//  - every RET: goscope never uses uretprobes on Go code (moving stacks crash them).
+//  - the LOCK CMPXCHG / LOCK XADD of inlined sync.(*Mutex).Lock / Unlock fast
+//    paths, and the address right after it (ZF says acquired or not; the memory
+//    operand's base register holds the mutex address there).
+// All addresses are ELF virtual addresses.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/expected.h"
+#include "symbolizer/symbolizer.h"
+
+namespace goscope::sym {
+
+struct FunctionProbeSites {
+  std::string function;
+  uint64_t entry = 0;           // the function's first instruction
+  uint64_t end = 0;             // end of its code
+  uint64_t after_prologue = 0;  // where the entry probe goes (== entry without a stack check)
+  bool has_stack_check = false;
+  std::vector<uint64_t> returns;  // every RET instruction
+};
+
+// Probe sites of one function by exact Go name. Errors: absent from the binary, undecodable.
+Expected<FunctionProbeSites> function_probe_sites(const GoBinary& binary, std::string_view function);
+
+enum class AtomicKind { kLockCmpxchg, kLockXadd };
+
+struct InlinedAtomicSite {
+  std::string inlined;       // "sync.(*Mutex).Lock"
+  std::string caller;        // physical function it is inlined into
+  uint64_t instruction = 0;  // the LOCK CMPXCHG / LOCK XADD
+  uint64_t after = 0;        // the next instruction: where the probe goes
+  AtomicKind kind = AtomicKind::kLockCmpxchg;
+  std::string base_register;  // memory operand base register, e.g. "rcx"
+  int64_t displacement = 0;   // the state word is at base_register + displacement (a Mutex
+                              // embedded at +4 in its owner shows up as base = owner, disp = 4)
+  std::string from;           // "DWARF" or "pclntab": where the inlined ranges came from
+};
+
+// Inlined call sites of the given functions (default: sync.(*Mutex).Lock / Unlock and
+// sync.(*RWMutex).RLock / RUnlock) with their atomic instruction. From DWARF
+// DW_TAG_inlined_subroutine ranges when `prefer_dwarf` and DWARF exists, else from the
+// pclntab inline tree (works on stripped binaries).
+std::vector<InlinedAtomicSite> inlined_atomic_sites(const GoBinary& binary, bool prefer_dwarf = true,
+                                                    std::vector<std::string> functions = {});
+
+// The runtime functions goscope hooks (DESIGN.md, "Useful hooks"). A hook absent from a
+// binary means the program never does that: the linker dropped the function.
+struct RuntimeHook {
+  std::string_view id;                    // stable name, e.g. "chansend"
+  std::vector<std::string_view> symbols;  // Go function names, first present wins
+  bool opt_in = false;                    // hot path: not in the default probe set
+};
+const std::vector<RuntimeHook>& runtime_hooks();
+
+struct ResolvedHook {
+  const RuntimeHook* hook = nullptr;
+  std::string symbol;  // the name found; empty when absent
+  std::optional<FunctionProbeSites> sites;
+};
+// Every hook of runtime_hooks(), present (with probe sites) or absent.
+std::vector<ResolvedHook> resolve_hooks(const GoBinary& binary);
+
+}  // namespace goscope::sym

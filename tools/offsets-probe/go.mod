@@ -1,0 +1,3 @@
+module goscope.dev/tools/offsets-probe
+
+go 1.19
