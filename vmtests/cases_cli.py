@@ -37,8 +37,10 @@ def once_cli_errors(goscope):
         junk.flush()
         os.chmod(junk.name, 0o755)
         _expect_error(goscope, ["probe", "-f", "runtime.gopark", "--", junk.name], junk.name)
-    _expect_error(goscope, ["nosuchcommand"], "")
+    _expect_error(goscope, ["nosuchcommand"], "unknown command 'nosuchcommand'")
+    _expect_error(goscope, ["inspect", "/bin/true"], "not a Go program")
     for planned in ["trace", "record", "capture", "dump", "top", "stat", "report", "export"]:
+        # say so plainly, exit 2, no fake output
         _expect_error(goscope, [planned, "-p", "1"], "not built yet")
     p = _run(goscope, ["--help"])
     check(p.returncode == 0 and "probe" in p.stdout, "goscope --help failed")

@@ -1,10 +1,11 @@
 """First privileged cases: goscope's BPF object loads on this kernel, a plain
-uprobe on a Go runtime function fires, and the goroutine id read through R14
-is the one the program itself reports."""
+uprobe on a Go runtime function fires once per call, the goroutine id read
+through R14 is the one the program itself reports, and the caller is
+symbolized, on every build variant (stripped ones use the offsets table)."""
 from vmtest import CaseFailed, GoProgram, Goscope, check, parse_fact, testprog
 
 SENDS = 5
-VARIANTS = ("default", "pie", "noinline")
+VARIANTS = ("default", "stripped", "pie", "pie-stripped", "noinline")
 
 
 def _sender_goid(facts):
@@ -28,6 +29,10 @@ def _check_hits(all_hits, sender, chan):
         check(h["func"] == "runtime.chansend1", f"unexpected function in {h}")
         check(h["goid"] == sender, f"hit has goid {h['goid']}, the program says the sender is {sender}: {h}")
         check(int(h["caller"], 16) != 0, f"no caller address in {h}")
+        # The caller is the sender goroutine's closure in main.main, symbolized
+        # from .gopclntab (also in stripped binaries).
+        check(h["caller_func"].startswith("main.main.func") and "hello_probe/main.go:" in h["caller_func"],
+              f"caller not symbolized as the sender closure: {h['caller_func']!r}")
 
 
 def case_probe_goid_attach(goscope, go):

@@ -37,6 +37,15 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (own_argc > 1 && argv[1][0] != '-') {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
+    if (!known) {
+      std::fprintf(stderr, "goscope: unknown command '%s'; run 'goscope --help' for the list\n", argv[1]);
+      return goscope::cli::kExitCouldNotRun;
+    }
+  }
+
   try {
     app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <unordered_map>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -17,8 +19,8 @@
 #include "loader/bpf_session.h"
 #include "loader/privileges.h"
 #include "loader/target.h"
-#include "symbolizer/dwarf_types.h"
-#include "symbolizer/elf_file.h"
+#include "symbolizer/probe_sites.h"
+#include "symbolizer/symbolizer.h"
 
 namespace goscope::cli {
 
@@ -34,7 +36,8 @@ struct ProbeOptions {
 
 struct PlannedProbe {
   std::string function;
-  uint64_t file_offset = 0;
+  uint64_t vaddr = 0;        // ELF virtual address of the probed instruction
+  uint64_t file_offset = 0;  // what the uprobe is attached by
 };
 
 uint64_t monotonic_ns() {
@@ -49,37 +52,76 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
-Expected<gs_go_offsets> go_offsets_for(const sym::ElfFile& elf) {
-  auto types = sym::DwarfTypes::open(elf);
-  if (!types)
-    return make_error(types.error().message +
-                      "; goscope probe needs DWARF to find runtime.g.goid in this build");
-  auto goid = types->member_offset("runtime.g", "goid");
-  if (!goid) return make_error(elf.path() + ": DWARF has no runtime.g.goid");
+Expected<gs_go_offsets> go_offsets_for(const sym::GoBinary& bin) {
+  const auto& resolved = bin.offsets();
+  if (!resolved.offsets.g_goid)
+    return make_error(bin.elf().path() + ": cannot find the offset of runtime.g.goid (no DWARF, and no table for " +
+                      bin.build_info().go_version + ")");
   gs_go_offsets o{};
-  o.g_goid = static_cast<uint32_t>(*goid);
+  o.g_goid = *resolved.offsets.g_goid;
   return o;
 }
 
-Expected<std::vector<PlannedProbe>> plan_probes(const sym::ElfFile& elf, const std::vector<std::string>& names) {
+// Each function's probe goes on the instruction after its stack-check prologue:
+// runtime.morestack jumps back to the entry, so a probe there would fire twice
+// when the stack grows; after the check it fires once per call.
+Expected<std::vector<PlannedProbe>> plan_probes(const sym::GoBinary& bin, const std::vector<std::string>& names) {
   std::vector<PlannedProbe> plan;
   std::string absent;
   for (const auto& name : names) {
-    auto s = elf.find_function(name);
-    if (!s) {
-      absent += (absent.empty() ? "" : ", ") + name;
-      continue;
+    auto sites = sym::function_probe_sites(bin, name);
+    if (!sites) {
+      if (!bin.function_address(name)) {
+        absent += (absent.empty() ? "" : ", ") + name;
+        continue;
+      }
+      return make_error("cannot place a probe in " + name + ": " + sites.error().message);
     }
-    GS_TRY(uint64_t off, elf.vaddr_to_file_offset(s->vaddr));
-    plan.push_back({name, off});
+    GS_TRY(uint64_t off, bin.elf().vaddr_to_file_offset(sites->after_prologue));
+    plan.push_back({name, sites->after_prologue, off});
   }
   if (!absent.empty()) {
-    std::fprintf(stderr, "goscope: not in this binary (the program never uses them, or no symbol table): %s\n",
-                 absent.c_str());
+    std::fprintf(stderr, "goscope: not in this binary (the program never uses them): %s\n", absent.c_str());
   }
-  if (plan.empty()) return make_error("none of the requested functions is in " + elf.path());
+  if (plan.empty()) return make_error("none of the requested functions is in " + bin.elf().path());
   return plan;
 }
+
+// Symbolizes callers (return addresses), once per address. The load bias of
+// a PIE target comes from the event itself: the probe's runtime address minus
+// the ELF address it was planned at. No /proc reads, so it also works for
+// events read after a short-lived target has exited.
+class CallerNames {
+ public:
+  explicit CallerNames(const sym::GoBinary& bin) : bin_(bin) {}
+
+  // "main.worker (/src/app/main.go:42)", plus the calls inlined there, or "" when unknown.
+  const std::string& describe(uint64_t return_address, uint64_t probe_ip, uint64_t probe_vaddr) {
+    auto [it, inserted] = cache_.try_emplace(return_address);
+    if (!inserted) return it->second;
+    const uint64_t bias = probe_ip - probe_vaddr;
+    // The call instruction ends at the return address: its line is that of address - 1.
+    const uint64_t call_site = return_address - bias - 1;
+    auto result = bin_.symbolize_vaddrs(std::span<const uint64_t>(&call_site, 1));
+    if (!result.empty() && !result[0].frames.empty()) {
+      // Frames are innermost first; the last is the function the code lives in.
+      const auto& frames = result[0].frames;
+      const sym::Frame& outer = frames.back();
+      std::string text = std::string(outer.function) + " (" + std::string(outer.file) + ":" +
+                         std::to_string(outer.line) + ")";
+      if (frames.size() > 1) {
+        text += " via inlined";
+        for (size_t i = frames.size() - 1; i-- > 0;) text += " " + std::string(frames[i].function);
+      }
+      it->second = std::move(text);
+    }
+    return it->second;
+  }
+
+ private:
+  const sym::GoBinary& bin_;
+  std::unordered_map<uint64_t, std::string> cache_;
+};
 
 int run_probe(const ProbeOptions& o) {
   if (auto ok = o.target.validate(); !ok) return fail(ok.error());
@@ -94,13 +136,11 @@ int run_probe(const ProbeOptions& o) {
   auto target = o.target.pid ? loader::Target::attach(o.target.pid) : loader::Target::launch(o.target.command);
   if (!target) return fail(target.error());
 
-  auto elf = sym::ElfFile::open(target->exe_path());
-  if (!elf) return fail(elf.error());
-  if (!elf->has_section(".go.buildinfo") && !elf->has_section(".gopclntab"))
-    return fail(make_error(target->exe_path() + " is not a Go program (no .go.buildinfo or .gopclntab section)"));
-  auto offsets = go_offsets_for(*elf);
+  auto bin = sym::GoBinary::open(target->exe_path());
+  if (!bin) return fail(bin.error());
+  auto offsets = go_offsets_for(**bin);
   if (!offsets) return fail(offsets.error());
-  auto plan = plan_probes(*elf, o.functions);
+  auto plan = plan_probes(**bin, o.functions);
   if (!plan) return fail(plan.error());
 
   loader::SessionOptions sopts;
@@ -118,6 +158,7 @@ int run_probe(const ProbeOptions& o) {
   uint64_t hits = 0;
   uint64_t malformed = 0;
   auto& probes = *plan;
+  CallerNames callers(**bin);
   auto on_record = [&](std::span<const uint8_t> rec) {
     if (o.max_hits && hits >= o.max_hits) return;
     gs_probe_hit ev;
@@ -140,12 +181,14 @@ int run_probe(const ProbeOptions& o) {
                           {"func", fn},
                           {"ip", hex(ev.ip)},
                           {"caller", hex(ev.ret_addr)},
+                          {"caller_func", callers.describe(ev.ret_addr, ev.ip, probes[ev.cookie].vaddr)},
                           {"args", {hex(ev.regs[0]), hex(ev.regs[1]), hex(ev.regs[2]), hex(ev.regs[3])}}};
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%12.6f  tid %-7u goid %-6" PRIu64 " %s  caller %s  args %s %s %s\n", t, ev.hdr.tid,
-                  static_cast<uint64_t>(ev.hdr.goid), fn.c_str(), hex(ev.ret_addr).c_str(), hex(ev.regs[0]).c_str(),
-                  hex(ev.regs[1]).c_str(), hex(ev.regs[2]).c_str());
+      const std::string& caller = callers.describe(ev.ret_addr, ev.ip, probes[ev.cookie].vaddr);
+      std::printf("%12.6f  tid %-7u goid %-6" PRIu64 " %s  args %s %s %s\n              from %s\n", t, ev.hdr.tid,
+                  static_cast<uint64_t>(ev.hdr.goid), fn.c_str(), hex(ev.regs[0]).c_str(), hex(ev.regs[1]).c_str(),
+                  hex(ev.regs[2]).c_str(), caller.empty() ? hex(ev.ret_addr).c_str() : caller.c_str());
     }
     std::fflush(stdout);
   };
@@ -195,8 +238,9 @@ void register_probe_command(CLI::App& app, int& exit_code) {
       "  sudo goscope probe -p 1234 -f runtime.gopark\n"
       "  sudo goscope probe -f runtime.chansend1 -f runtime.chanrecv1 --json -- ./myprog\n"
       "  sudo goscope probe -p 1234 -f 'sync.(*Mutex).lockSlow' -d 10s\n\n"
-      "A plain uprobe at each function's entry (never a uretprobe). An entry probe on a\n"
-      "function whose stack grows fires again after the growth; `trace` accounts for that.\n"
+      "A plain uprobe (never a uretprobe) right after each function's stack-check prologue,\n"
+      "so it fires once per call even when the goroutine's stack grows. Works on stripped\n"
+      "and PIE binaries (names from .gopclntab, offsets from DWARF or goscope's table).\n"
       "A program launched with -- is held before exec until the probes are live, runs as\n"
       "the invoking user under sudo, and is terminated if still running when goscope stops.");
   opts->target.add_to(*sub);
