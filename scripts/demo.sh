@@ -4,9 +4,9 @@
 # "bank" service that ends in an AB-BA mutex deadlock.
 #
 # What it shows today: `goscope probe` launches the example held before exec,
-# attaches plain uprobes to the runtime's mutex slow path and to gopark, and
-# prints which goroutines contend on which mutex and park, with the caller
-# symbolized. (The full deadlock report comes with `goscope dump` / `trace`.)
+# attaches plain uprobes to the mutex slow path, and prints which goroutines
+# contend on which mutex, from where. (The full deadlock report, with the
+# cycle, comes with `goscope dump` / `trace`.)
 #
 # Environment: GOSCOPE_DEMO_GO (Go version of the matrix, default 1.22),
 # GOSCOPE_DEMO_SECONDS (how long to watch, default 4).
@@ -32,10 +32,15 @@ goscope=build/src/cli/goscope
 
 echo
 echo "=== goscope probe on the bundled example (Go $go_version), for ${seconds}s ==="
-echo "    the example prints FACT lines (its mutex addresses and goroutine ids);"
-echo "    goscope prints every entry into the mutex slow path and every park."
+echo "    The example prints FACT lines (its mutex addresses and goroutine ids)."
+echo "    goscope prints each goroutine that finds a mutex already locked: the"
+echo "    mutex (first argument register) and where in the program it happened."
 echo
 export GOSCOPE_HOLD=30  # the example exits by itself after this long
 "$goscope" probe -d "${seconds}s" \
   -f 'sync.(*Mutex).lockSlow' -f 'internal/sync.(*Mutex).lockSlow' \
   -- "$example"
+echo
+echo "Reading it: two workers each wait for the mutex the other holds (their first"
+echo "argument is alice's and bob's address, from main.transfer's second Lock), the"
+echo "others queue behind them, and no transfer completes again: an AB-BA deadlock."
