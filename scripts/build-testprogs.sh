@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # build-testprogs.sh — build every Go test program with every toolchain of the matrix.
 #
-# Programs: tests/testprogs/<prog>/main.go (one file, stdlib only, built by path).
+# Programs: tests/testprogs/<prog>/main.go, packages of the module in
+# tests/testprogs/go.mod (stdlib only, plus the shared helpers in
+# tests/testprogs/internal/tp); built as ./<prog> from the module root.
 # Toolchains: from scripts/go-toolchains.sh (fetched on first use).
 # Variants:
 #   default       go build
@@ -16,7 +18,7 @@
 # where CACHE=${GOSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/goscope}.
 #
 # Each build runs in a clean environment (env -i): GOROOT of the toolchain,
-# GOTOOLCHAIN=local, GOFLAGS=, GOPROXY=off, GO111MODULE=off, GOENV=off,
+# GOTOOLCHAIN=local, GOFLAGS=, GOPROXY=off, GO111MODULE=on, GOENV=off,
 # CGO_ENABLED=0 (every binary is pure Go and statically linked),
 # GOCACHE=$CACHE/gocache/<version>, GOPATH=$CACHE/gopath. Builds run in parallel
 # (xargs -P, default nproc). A build is skipped when its stamp (toolchain version
@@ -36,6 +38,7 @@ SELF=$SCRIPTS/$(basename "${BASH_SOURCE[0]}")
 REPO=$(cd "$SCRIPTS/.." && pwd)
 PROGDIR=$REPO/tests/testprogs
 CACHE=${GOSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/goscope}
+mkdir -p "$CACHE" && CACHE=$(cd "$CACHE" && pwd)   # absolute: builds run from the module root
 OUT=$CACHE/testprogs
 
 die() { echo "build-testprogs: error: $*" >&2; exit 1; }
@@ -62,18 +65,18 @@ if [ "${1:-}" = "--build-one" ]; then
     read -r goroot < "$JOBDIR/goroot.$v"
     read -r key < "$JOBDIR/key.$v.$variant.$prog"
     set_flags "$variant"
-    src=$PROGDIR/$prog/main.go
     dir=$OUT/$v/$variant
     mkdir -p "$dir"
     stamp=$dir/.$prog.stamp
     rm -f "$stamp"
     tmp=$dir/.$prog.tmp.$$
     logf=$JOBDIR/log.$v.$variant.$prog
+    cd "$PROGDIR"   # the module root (go -C needs Go 1.20)
     if ! env -i PATH=/usr/bin:/bin HOME="$HOME" TMPDIR="${TMPDIR:-/tmp}" \
             XDG_CONFIG_HOME="$CACHE/config" \
-            GOROOT="$goroot" GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GO111MODULE=off \
+            GOROOT="$goroot" GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GO111MODULE=on \
             GOENV=off CGO_ENABLED=0 GOCACHE="$CACHE/gocache/$v" GOPATH="$CACHE/gopath" \
-            "$goroot/bin/go" build -o "$tmp" "${FLAGS[@]+"${FLAGS[@]}"}" "$src" >"$logf" 2>&1; then
+            "$goroot/bin/go" build -o "$tmp" "${FLAGS[@]+"${FLAGS[@]}"}" "./$prog" >"$logf" 2>&1; then
         rm -f "$tmp"
         echo "$v $variant $prog" > "$JOBDIR/failed.$v.$variant.$prog"   # the driver prints $logf
         exit 1
@@ -152,9 +155,11 @@ while read -r v goroot; do
 done < "$JOBDIR/toolchains"
 srcs=()
 for p in $progs; do srcs+=("$PROGDIR/$p/main.go"); done
+# Every program also depends on the module file and the shared helpers.
+shared_sha=$(cat "$PROGDIR/go.mod" "$PROGDIR"/internal/tp/*.go | sha256sum | cut -d' ' -f1)
 while read -r sha path; do
     p=${path%/main.go}; p=${p##*/}
-    SRCSHA[$p]=$sha
+    SRCSHA[$p]=$sha+$shared_sha
 done < <(sha256sum "${srcs[@]}")
 
 : > "$JOBDIR/jobs"

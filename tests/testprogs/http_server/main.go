@@ -30,7 +30,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -38,12 +37,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"goscope.test/testprogs/internal/tp"
 )
 
 type counter struct {
@@ -52,14 +51,14 @@ type counter struct {
 }
 
 func main() {
-	port := flag.Int("port", envInt("GOSCOPE_PORT", 0), "port on 127.0.0.1 (0 = pick one)")
-	load := flag.Int("load", envInt("GOSCOPE_LOAD", 0), "requests to send to itself, then exit (0 = serve for GOSCOPE_HOLD)")
-	conc := flag.Int("concurrency", envInt("GOSCOPE_CONCURRENCY", 4), "client goroutines in load mode")
+	port := flag.Int("port", tp.EnvInt("GOSCOPE_PORT", 0), "port on 127.0.0.1 (0 = pick one)")
+	load := flag.Int("load", tp.EnvInt("GOSCOPE_LOAD", 0), "requests to send to itself, then exit (0 = serve for GOSCOPE_HOLD)")
+	conc := flag.Int("concurrency", tp.EnvInt("GOSCOPE_CONCURRENCY", 4), "client goroutines in load mode")
 	flag.Parse()
 	if *conc < 1 {
 		*conc = 1
 	}
-	start("http_server")
+	tp.Start("http_server")
 
 	var cnt counter
 	mux := http.NewServeMux()
@@ -87,12 +86,12 @@ func main() {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(*port))
 	if err != nil {
-		fact("error msg=%q", err.Error())
+		tp.Fact("error msg=%q", err.Error())
 		os.Exit(1)
 	}
 	p := ln.Addr().(*net.TCPAddr).Port
-	fact("listen addr=127.0.0.1:%d port=%d", p, p)
-	fact("mutex name=counter addr=%p", &cnt.mu)
+	tp.Fact("listen addr=127.0.0.1:%d port=%d", p, p)
+	tp.Fact("mutex name=counter addr=%p", &cnt.mu)
 
 	srv := &http.Server{Handler: mux}
 	served := make(chan error, 1)
@@ -129,15 +128,15 @@ func main() {
 		}
 		wg.Wait()
 		el := time.Since(t0)
-		fact("load requests=%d ok=%d errors=%d concurrency=%d elapsed_ms=%d rps=%.0f",
+		tp.Fact("load requests=%d ok=%d errors=%d concurrency=%d elapsed_ms=%d rps=%.0f",
 			*load, ok, bad, *conc, el.Milliseconds(), float64(*load)/el.Seconds())
 		cnt.mu.Lock()
-		fact("counter value=%d", cnt.n)
+		tp.Fact("counter value=%d", cnt.n)
 		cnt.mu.Unlock()
 		client.CloseIdleConnections()
 	} else {
-		hold := holdDuration(30 * time.Second)
-		fact("serving hold_s=%g", hold.Seconds())
+		hold := tp.HoldDuration(30 * time.Second)
+		tp.Fact("serving hold_s=%g", hold.Seconds())
 		time.Sleep(hold)
 	}
 
@@ -146,146 +145,7 @@ func main() {
 	srv.Shutdown(ctx)
 	<-served
 	cnt.mu.Lock()
-	fact("shutdown requests_served=%d", cnt.n)
+	tp.Fact("shutdown requests_served=%d", cnt.n)
 	cnt.mu.Unlock()
-	fact("done")
-}
-
-// ---- goscope testprog helpers: identical in every tests/testprogs/*/main.go ----
-// (Each program is one self-contained file built by file path, so the helpers are
-// copied rather than imported. Keep the copies identical; see README.md.)
-//
-// Output protocol: one fact per line, "FACT <kind-or-key=value> key=value ...".
-// A value is either a run of non-space bytes or a Go-quoted string ("chan send").
-// Each line is written with a single write(2), so lines never interleave.
-
-// fact writes one "FACT ..." line to stdout.
-func fact(format string, args ...interface{}) {
-	os.Stdout.WriteString("FACT " + fmt.Sprintf(format, args...) + "\n")
-}
-
-// curGoid returns the current goroutine's id, parsed from the "goroutine N [" header
-// that runtime.Stack writes.
-func curGoid() int64 {
-	var buf [64]byte
-	n := runtime.Stack(buf[:], false)
-	s := string(buf[:n])
-	if strings.HasPrefix(s, "goroutine ") {
-		s = s[len("goroutine "):]
-		if i := strings.IndexByte(s, ' '); i > 0 {
-			if id, err := strconv.ParseInt(s[:i], 10, 64); err == nil {
-				return id
-			}
-		}
-	}
-	panic("testprog: cannot parse goroutine id from " + strconv.Quote(string(buf[:n])))
-}
-
-// start prints "FACT start ..." and "FACT goid=<n> role=main", then, if
-// GOSCOPE_WAIT_STDIN=1, prints "FACT ready pid=<pid>" and blocks until one line
-// (or EOF) can be read from stdin, so that a tracer can attach first.
-func start(prog string) {
-	fact("start prog=%s pid=%d go=%s", prog, os.Getpid(), runtime.Version())
-	fact("goid=%d role=main", curGoid())
-	if os.Getenv("GOSCOPE_WAIT_STDIN") == "1" {
-		fact("ready pid=%d", os.Getpid())
-		bufio.NewReader(os.Stdin).ReadString('\n')
-	}
-}
-
-// envInt returns the integer in environment variable name, or def if it is unset.
-func envInt(name string, def int) int {
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		fmt.Fprintf(os.Stderr, "testprog: bad %s=%q (want a non-negative integer)\n", name, s)
-		os.Exit(2)
-	}
-	return v
-}
-
-// holdDuration returns GOSCOPE_HOLD (seconds, may be fractional) or def if unset.
-func holdDuration(def time.Duration) time.Duration {
-	s := os.Getenv("GOSCOPE_HOLD")
-	if s == "" {
-		return def
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 {
-		fmt.Fprintf(os.Stderr, "testprog: bad GOSCOPE_HOLD=%q (want seconds)\n", s)
-		os.Exit(2)
-	}
-	return time.Duration(f * float64(time.Second))
-}
-
-// goroutineStates maps every goroutine id to the state the runtime reports for it
-// in runtime.Stack(all=true) ("running", "chan send", "sync.Mutex.Lock", ...),
-// without the ", N minutes" / ", locked to thread" suffixes. Stops the world.
-func goroutineStates() map[int64]string {
-	buf := make([]byte, 1<<16)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	states := make(map[int64]string)
-	for _, line := range strings.Split(string(buf), "\n") {
-		if !strings.HasPrefix(line, "goroutine ") {
-			continue
-		}
-		rest := line[len("goroutine "):]
-		sp := strings.IndexByte(rest, ' ')
-		lb := strings.IndexByte(rest, '[')
-		rb := strings.LastIndexByte(rest, ']')
-		if sp <= 0 || lb < sp || rb < lb {
-			continue
-		}
-		id, err := strconv.ParseInt(rest[:sp], 10, 64)
-		if err != nil {
-			continue
-		}
-		state := rest[lb+1 : rb]
-		if i := strings.Index(state, ", "); i >= 0 {
-			state = state[:i]
-		}
-		states[id] = state
-	}
-	return states
-}
-
-// waitBlocked waits (up to 10s) until every goroutine in goids is parked, i.e. its
-// state is none of running/runnable/syscall, and stays so for two polls in a row.
-// It returns goid -> runtime wait reason. On timeout it prints "FACT error ..." and
-// exits with status 3. Call it only after the goroutines announced that they are
-// about to block, so that an earlier, unrelated wait is not mistaken for the final one.
-func waitBlocked(goids []int64) map[int64]string {
-	deadline := time.Now().Add(10 * time.Second)
-	var prev map[int64]string
-	for {
-		st := goroutineStates()
-		cur := make(map[int64]string)
-		for _, id := range goids {
-			s, ok := st[id]
-			if !ok || s == "running" || s == "runnable" || s == "syscall" || s == "" {
-				cur = nil
-				break
-			}
-			cur[id] = s
-		}
-		if cur != nil && prev != nil && fmt.Sprint(cur) == fmt.Sprint(prev) {
-			return cur
-		}
-		prev = cur
-		if time.Now().After(deadline) {
-			fact("error msg=%q", fmt.Sprintf("goroutines %v did not block; states %v", goids, st))
-			os.Exit(3)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	tp.Fact("done")
 }

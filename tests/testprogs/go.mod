@@ -1,0 +1,3 @@
+module goscope.test/testprogs
+
+go 1.19
