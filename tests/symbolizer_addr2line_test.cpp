@@ -131,7 +131,7 @@ TEST_P(Addr2line, FunctionAndLineMatchEveryToolchain) {
     EXPECT_EQ(mismatches, 0u) << bin << ": " << mismatches << " of " << pcs.size() << " PCs differ";
     binaries++;
   }
-  if (binaries == 0) GTEST_SKIP() << "SKIPPED LOUDLY: no " << kProgram << " built for variant " << variant;
+  if (binaries == 0) GS_SKIP_OR_FAIL() << "no " << kProgram << " built for variant " << variant;
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, Addr2line, ::testing::ValuesIn(kVariants), [](const auto& info) {
@@ -178,7 +178,7 @@ TEST(SymbolizerInline, InlinedFramesAgreeWithDwarf) {
       EXPECT_EQ(found, total) << bin << ": " << found << " of " << total << " DWARF inlined ranges";
     checked++;
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: no " << kProgram << " built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "no " << kProgram << " built";
 }
 
 }  // namespace

@@ -81,7 +81,7 @@ TEST(SymbolizerBadInput, NonGoElfSaysNotAGoProgram) {
 TEST(SymbolizerBadInput, TruncatedGoBinariesNeverCrash) {
   GS_REQUIRE_TESTPROGS();
   const std::string src = testprog(toolchains().front().version, "default", "hello_probe");
-  if (!std::filesystem::exists(src)) GTEST_SKIP() << "SKIPPED LOUDLY: " << src << " not built";
+  if (!std::filesystem::exists(src)) GS_SKIP_OR_FAIL() << "" << src << " not built";
   const std::string bytes = read_all(src);
   ScratchDir dir;
   for (size_t len : {size_t{16}, size_t{64}, size_t{1000}, size_t{65536}, bytes.size() / 4, bytes.size() / 2,
@@ -135,7 +135,7 @@ TEST(SymbolizerBadInput, CorruptedTablesNeverCrash) {
       runs++;
     }
   }
-  if (runs == 0) GTEST_SKIP() << "SKIPPED LOUDLY: hello_probe not built";
+  if (runs == 0) GS_SKIP_OR_FAIL() << "hello_probe not built";
   // Most scribbled tables still parse: what matters is that using them does not crash.
   EXPECT_GT(opened, runs / 3) << opened << " of " << runs << " corrupted binaries opened";
 }
@@ -144,7 +144,7 @@ TEST(SymbolizerBadInput, GoOlderThan117IsRefused) {
   GS_REQUIRE_TESTPROGS();
   const auto& tc = toolchains().front();
   const std::string src = testprog(tc.version, "default", "hello_probe");
-  if (!std::filesystem::exists(src)) GTEST_SKIP() << "SKIPPED LOUDLY: " << src << " not built";
+  if (!std::filesystem::exists(src)) GS_SKIP_OR_FAIL() << "" << src << " not built";
   auto orig = GoBinary::open(src);
   ASSERT_TRUE(orig);
   // Rewrite the version recorded in .go.buildinfo ("go1.19.8" -> "go1.16.8": same length).
@@ -203,7 +203,7 @@ TEST(SymbolizerBadInput, NoSectionHeadersStillSymbolizes) {
       checked++;
     }
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: hello_probe not built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "hello_probe not built";
 }
 
 TEST(SymbolizerBuildInfo, ParsesGoVersions) {
@@ -273,7 +273,7 @@ TEST(SymbolizerBuildInfo, EveryMatrixBinaryIsDetected) {
       checked++;
     }
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: hello_probe not built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "hello_probe not built";
 }
 
 }  // namespace

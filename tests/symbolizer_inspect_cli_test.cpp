@@ -43,7 +43,7 @@ Result run(const std::string& cmd) {
 
 #define GS_REQUIRE_CLI(var)                 \
   const std::string var = goscope_binary(); \
-  if (var.empty()) GTEST_SKIP() << "SKIPPED LOUDLY: goscope CLI not built next to the tests"
+  if (var.empty()) GS_SKIP_OR_FAIL() << "goscope CLI not built next to the tests"
 
 TEST(SymbolizerInspectCli, BadTargetsExitTwoWithAClearMessage) {
   GS_REQUIRE_CLI(gs);
@@ -89,7 +89,7 @@ TEST(SymbolizerInspectCli, JsonOnEveryVariantOfTheMatrix) {
       checked++;
     }
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: mutex_contention not built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "mutex_contention not built";
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ using goscope::testing::toolchains;
 
 std::vector<std::string> programs(const std::string& version, const std::string& variant) {
   std::vector<std::string> out;
-  const auto dir = std::filesystem::path(testprog(version, variant, "x")).parent_path();
+  const std::filesystem::path dir = goscope::testing::testprog_dir(version, variant);
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(dir, ec))
     if (e.is_regular_file() && e.path().filename().string()[0] != '.') out.push_back(e.path().string());
@@ -68,7 +68,7 @@ TEST(SymbolizerOffsets, TableEqualsDwarfOfEveryDefaultTestProgram) {
       checked++;
     }
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: no default test programs built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "no default test programs built";
 }
 
 TEST(SymbolizerOffsets, GoidOffsetsMatchTheDesignNotes) {
@@ -111,7 +111,7 @@ TEST(SymbolizerOffsets, StrippedAndPieBinariesGetTheRightOffsets) {
       checked++;
     }
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: hello_probe not built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "hello_probe not built";
 }
 
 }  // namespace

@@ -149,7 +149,7 @@ TEST(SymbolizerSites, ReturnsAndEntryMatchObjdump) {
       checked++;
     }
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: " << kProgram << " not built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "" << kProgram << " not built";
 }
 
 // Every function of a whole binary (thousands): RET sites and the entry probe agree with
@@ -185,7 +185,7 @@ TEST(SymbolizerSites, EveryFunctionOfABinaryMatchesObjdump) {
     EXPECT_EQ(mismatches, 0u) << bin << ": " << mismatches << " of " << compared << " functions differ";
     checked++;
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: http_server not built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "http_server not built";
 }
 
 std::set<uint64_t> site_addresses(const std::vector<InlinedAtomicSite>& sites) {
@@ -231,7 +231,7 @@ TEST(SymbolizerSites, InlinedLockSitesFromDwarfAndPclntabAgree) {
     }
     checked++;
   }
-  if (checked == 0) GTEST_SKIP() << "SKIPPED LOUDLY: " << kProgram << " not built";
+  if (checked == 0) GS_SKIP_OR_FAIL() << "" << kProgram << " not built";
 }
 
 }  // namespace

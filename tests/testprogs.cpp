@@ -43,13 +43,19 @@ const std::vector<Toolchain>& toolchains() {
   return cached;
 }
 
-std::string testprog(const std::string& version, const std::string& variant, const std::string& prog) {
+std::string testprog_dir(const std::string& version, const std::string& variant) {
   static const std::string dir = [] {
     std::string d = run_and_read(std::string(GOSCOPE_SOURCE_DIR) + "/scripts/build-testprogs.sh --print-dir");
     while (!d.empty() && (d.back() == '\n' || d.back() == ' ')) d.pop_back();
     return d;
   }();
-  return dir + "/" + version + "/" + variant + "/" + prog;
+  return dir + "/" + version + "/" + variant;
+}
+
+std::string testprog(const std::string& version, const std::string& variant, const std::string& prog) {
+  std::string path = testprog_dir(version, variant) + "/" + prog;
+  if (!std::filesystem::exists(path)) ADD_FAILURE() << "test program missing: " << path << " (run scripts/build-testprogs.sh)";
+  return path;
 }
 
 }  // namespace goscope::testing

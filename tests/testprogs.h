@@ -17,12 +17,24 @@ struct Toolchain {
 
 // Every toolchain of the matrix that is in the cache, in matrix order.
 const std::vector<Toolchain>& toolchains();
-// Path of a built test program: <testprogs>/<version>/<variant>/<prog>.
+// Path of a built test program: <testprogs>/<version>/<variant>/<prog>. A
+// missing one is a test failure (the matrix is there, so it must be built).
 std::string testprog(const std::string& version, const std::string& variant, const std::string& prog);
+// The folder of every program built by one toolchain in one variant.
+std::string testprog_dir(const std::string& version, const std::string& variant);
 // True under CI, where nothing may be skipped.
 bool in_ci();
 
 }  // namespace goscope::testing
+
+// Skips loudly (outside CI) or fails (under CI, where nothing may be skipped)
+// the current test; stream the reason into it: GS_SKIP_OR_FAIL() << "why";
+#define GS_SKIP_OR_FAIL()                                                                          \
+  return ::testing::internal::AssertHelper(::goscope::testing::in_ci()                             \
+                                               ? ::testing::TestPartResult::kFatalFailure          \
+                                               : ::testing::TestPartResult::kSkip,                 \
+                                           __FILE__, __LINE__, "SKIPPED LOUDLY (a failure under CI)") = \
+      ::testing::Message()
 
 // Skips (outside CI) or fails (in CI) the current test when the Go matrix is not built.
 #define GS_REQUIRE_TESTPROGS()                                                              \
