@@ -39,7 +39,9 @@ def once_cli_errors(goscope):
         _expect_error(goscope, ["probe", "-f", "runtime.gopark", "--", junk.name], junk.name)
     _expect_error(goscope, ["nosuchcommand"], "unknown command 'nosuchcommand'")
     _expect_error(goscope, ["inspect", "/bin/true"], "not a Go program")
-    for planned in ["trace", "record", "capture", "dump", "top", "stat", "report", "export"]:
+    _expect_error(goscope, ["dump"], "-p")
+    _expect_error(goscope, ["dump", "-p", "4194304"], "4194304")
+    for planned in ["trace", "record", "capture", "top", "stat", "report", "export"]:
         # say so plainly, exit 2, no fake output
         _expect_error(goscope, [planned, "-p", "1"], "not built yet")
     p = _run(goscope, ["--help"])

@@ -10,6 +10,7 @@ namespace goscope::cli {
 // Adds the command to `app`; `exit_code` receives its result when it runs.
 void register_probe_command(CLI::App& app, int& exit_code);
 void register_inspect_command(CLI::App& app, int& exit_code);
+void register_dump_command(CLI::App& app, int& exit_code);
 void register_planned_commands(CLI::App& app, int& exit_code);
 
 }  // namespace goscope::cli

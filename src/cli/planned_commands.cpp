@@ -21,8 +21,6 @@ constexpr Planned kPlanned[] = {
     {"record", "Write a trace file", "issue 7 (recording and exports)"},
     {"capture", "Record for a while, then write trace, findings, pprof and HTML into a folder",
      "issue 7 (recording and exports)"},
-    {"dump", "Goroutine dump of a running process from outside, with deadlock analysis",
-     "issue 5 (goroutine dump)"},
     {"top", "Live table of goroutines: state, wait reason, blocked for, top frame", "issue 4 (live capture)"},
     {"stat", "Hardware and software counters per process, thread and goroutine", "issue 8 (counters)"},
     {"report", "Findings and summary of a recorded trace", "issue 7 (recording and exports)"},
