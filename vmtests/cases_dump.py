@@ -21,8 +21,8 @@ ends it. What is compared:
 - for a `FACT blocked ... on=NAME` whose NAME is a `FACT chan`, the channel
   address is in what goscope says the goroutine waits on;
 - for a `FACT blocked ... on=NAME` whose NAME is a `FACT mutex / rwmutex /
-  waitgroup`, goscope names a semaphore inside that object (its first 32 bytes)
-  as what the goroutine waits on (found in runtime.semtable);
+  waitgroup`, goscope maps the semaphore it sleeps on (found in
+  runtime.semtable) back to exactly that object;
 - the program was still alive after the dumps (goscope does not stop or harm it).
 
 Variants default, pie, stripped and pie-stripped: in stripped binaries goscope
@@ -137,8 +137,11 @@ def _compare(prog_name, variant, ours, go_gs, facts):
             check(chans[on] in addrs,
                   f"{where}: goroutine {goid} waits on {on}={hex(chans[on])}, goscope says {g['waiting_on']}")
         if on in locks:
-            sems = [int(w["address"], 16) for w in g["waiting_on"] if w["kind"] == "semaphore"]
-            check(any(locks[on] <= a < locks[on] + 32 for a in sems),
+            # The semaphore is mapped back to the sync object that owns it: the
+            # very address the program printed with %p.
+            owners = [int(w["object"]["address"], 16) for w in g["waiting_on"]
+                      if w["kind"] == "semaphore" and w.get("object")]
+            check(locks[on] in owners,
                   f"{where}: goroutine {goid} waits on {on}={hex(locks[on])}, goscope says {g['waiting_on']}")
 
     compared = 0

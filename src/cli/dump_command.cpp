@@ -23,6 +23,7 @@
 #include "loader/snapshot_reader.h"
 #include "model/snapshot.h"
 #include "symbolizer/symbolizer.h"
+#include "symbolizer/sync_objects.h"
 
 namespace goscope::cli {
 
@@ -60,6 +61,7 @@ struct ShownFrame {
 class Frames {
  public:
   Frames(const sym::GoBinary& b, const sym::ProcessImage& p) : bin_(b), proc_(p) {}
+  const sym::GoBinary& binary() const { return bin_; }
 
   // Frames for one PC, innermost first. Return addresses are looked up one byte
   // back (in the call instruction), as the runtime's traceback does, except at a
@@ -138,6 +140,25 @@ std::string status_text(const model::GoroutineSnapshot& g) {
     return "wait reason " + std::to_string(g.wait_reason) + " (name unknown)";
   }
   return model::status_name(g.status);
+}
+
+// The Mutex / RWMutex / WaitGroup a semaphore wait is on, told by the sync
+// function on the goroutine's stack.
+std::optional<sym::SyncObject> semaphore_owner(Frames& frames, const model::GoroutineSnapshot& g, uint64_t sema) {
+  std::vector<std::string> names;
+  for (uint64_t pc : g.stack)
+    for (const auto& f : frames.at(pc))
+      if (f.known) names.push_back(f.function);
+  std::vector<std::string_view> views(names.begin(), names.end());
+  return sym::sync_object_of_semaphore(sema, views, frames.binary().offsets().offsets);
+}
+
+std::string describe_wait(Frames& frames, const model::GoroutineSnapshot& g, const model::WaitedObject& w) {
+  if (w.kind == model::WaitedObject::Kind::kChannel) return "channel " + hex(w.address);
+  if (auto owner = semaphore_owner(frames, g, w.address))
+    return owner->type + " " + hex(owner->address) + (owner->role.empty() ? "" : " (" + owner->role + ")") +
+           ", semaphore " + hex(w.address);
+  return "semaphore " + hex(w.address);
 }
 
 std::optional<int64_t> waited_minutes(const model::ProcessSnapshot& s, const model::GoroutineSnapshot& g) {
@@ -219,9 +240,8 @@ void print_body(std::span<const model::GoroutineSnapshot* const> group, Frames& 
       std::printf("\twaits on %zu more objects\n", waited.size() - 8);
       break;
     }
-    std::printf("\twaits on %s %s%s",
-                key.first == static_cast<int>(model::WaitedObject::Kind::kChannel) ? "channel" : "semaphore",
-                hex(key.second).c_str(), e.second ? " (select case)" : "");
+    const model::WaitedObject w{static_cast<model::WaitedObject::Kind>(key.first), key.second, e.second};
+    std::printf("\twaits on %s%s", describe_wait(frames, g, w).c_str(), e.second ? " (select case)" : "");
     if (group.size() > 1) std::printf(" (%zu of them)", e.first);
     std::printf("\n");
   }
@@ -317,10 +337,17 @@ void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
     else
       x["waiting_for_s"] = nullptr;  // unknown: the runtime records it only during a GC
     nlohmann::json w = nlohmann::json::array();
-    for (const auto& o : g.waiting_on)
+    for (const auto& o : g.waiting_on) {
+      nlohmann::json owner = nullptr;
+      if (o.kind == model::WaitedObject::Kind::kSemaphore) {
+        if (auto so = semaphore_owner(frames, g, o.address))
+          owner = {{"type", so->type}, {"address", hex(so->address)}, {"role", so->role}};
+      }
       w.push_back({{"kind", o.kind == model::WaitedObject::Kind::kChannel ? "channel" : "semaphore"},
                    {"address", hex(o.address)},
-                   {"select", o.in_select}});
+                   {"select", o.in_select},
+                   {"object", owner}});
+    }
     x["waiting_on"] = w;
     x["system"] = is_system(frames, g);
     x["start_function"] = g.start_pc ? nlohmann::json(frames.physical_function(g.start_pc)) : nullptr;
