@@ -23,6 +23,9 @@ ends it. What is compared:
 - for a `FACT blocked ... on=NAME` whose NAME is a `FACT mutex / rwmutex /
   waitgroup`, goscope maps the semaphore it sleeps on (found in
   runtime.semtable) back to exactly that object;
+- `--pprof` writes a goroutine profile that go tool pprof of the same version
+  reads without the binary: each blocked goroutine one sample, labelled with
+  its goid and state, its stack reaching the program's main.* code;
 - the program was still alive after the dumps (goscope does not stop or harm it).
 
 Variants default, pie, stripped and pie-stripped: in stripped binaries goscope
@@ -35,9 +38,10 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
-from vmtest import CaseFailed, GoProgram, check, testprog
+from vmtest import CaseFailed, GoProgram, check, go_tool, testprog
 
 PROGRAMS = ("bug_chancycle", "bug_sendleak", "bug_wgnever", "bug_abba", "bug_rlock_recursive",
             "bug_rangeleak", "spawn_tree")
@@ -165,6 +169,29 @@ def _compare(prog_name, variant, ours, go_gs, facts):
     return compared
 
 
+def _check_pprof(goscope, go, prog):
+    """--pprof writes a goroutine profile that this version's go tool pprof reads
+    without the binary: every blocked goroutine is a sample labelled with its id
+    and state, its stack symbolized down to the program's own function."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "goroutines.pb.gz")
+        r, _ = _run_dump(goscope, prog.pid, "--pprof", path)
+        check(r.returncode == 0 and os.path.exists(path), f"goscope dump --pprof failed: {r.stderr}")
+        rc, out = go_tool(go, ["pprof", "-symbolize=none", "-traces", path], tmp)
+        check(rc == 0, f"go tool pprof cannot read the goroutine profile: {out}")
+        print(out, flush=True)
+        samples = out.split("-----------+")
+        for f in prog.facts():
+            if f.get("_") != "blocked":
+                continue
+            mine = [smp for smp in samples if re.search(rf"^\s+goid:\s+{f['goid']}$", smp, re.M)]
+            check(len(mine) == 1, f"goroutine {f['goid']} is not exactly one sample of the profile")
+            check(re.search(rf"^\s+state:\s+{re.escape(f['reason'])}$", mine[0], re.M),
+                  f"goroutine {f['goid']}'s sample lacks state {f['reason']!r}: {mine[0]}")
+            check(re.search(r"^\s+(\d+\s+)?main\.", mine[0], re.M),
+                  f"goroutine {f['goid']}'s stack has no main.* frame: {mine[0]}")
+
+
 def _one(goscope, go, prog_name, variant, text_too):
     prog = GoProgram(testprog(go, variant, prog_name), env={"GOSCOPE_HOLD": "120"}, hold=False)
     try:
@@ -189,6 +216,7 @@ def _one(goscope, go, prog_name, variant, text_too):
                     many = rf"^\d+ goroutines \[{re.escape(f['reason'])}[,\]][^\n]*: (\d+ )*{f['goid']}( |$)"
                     check(re.search(one, t.stdout, re.M) or re.search(many, t.stdout, re.M),
                           f"grouped text dump lacks goroutine {f['goid']} [{f['reason']}]")
+            _check_pprof(goscope, go, prog)
         check(prog.proc.poll() is None, "the program is no longer running after goscope dump")
         os.kill(prog.pid, signal.SIGQUIT)
         rc = prog.wait(30)

@@ -52,6 +52,26 @@ def testprog(version, variant, name):
     return path
 
 
+def goroot(version):
+    """GOROOT of a matrix toolchain (scripts/go-toolchains.sh)."""
+    out = subprocess.run([os.path.join(REPO, "scripts/go-toolchains.sh"), "--print", "--versions", version],
+                         capture_output=True, text=True).stdout.split()
+    if len(out) != 2:
+        raise CaseFailed(f"Go {version} toolchain missing (run scripts/go-toolchains.sh)")
+    return out[1]
+
+
+def go_tool(version, args, home):
+    """Runs `go tool ARGS...` of a matrix toolchain; returns (exit code, stdout + stderr)."""
+    root = goroot(version)
+    cache = os.path.join(os.path.dirname(testprogs_dir()), "gocache", version)
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "GOROOT": root, "GOTOOLCHAIN": "local",
+           "GOCACHE": cache, "GOFLAGS": "", "GOPROXY": "off"}
+    p = subprocess.run([os.path.join(root, "bin/go"), "tool"] + args, capture_output=True, text=True,
+                       env=env, timeout=600)
+    return p.returncode, p.stdout + p.stderr
+
+
 def parse_fact(line):
     """'FACT goid=5 role=sender' -> {'goid': '5', 'role': 'sender'}; None if not a fact."""
     if not line.startswith("FACT "):

@@ -21,7 +21,9 @@
 #include "cli/options.h"
 #include "loader/privileges.h"
 #include "loader/snapshot_reader.h"
+#include "common/invoking_user.h"
 #include "model/snapshot.h"
+#include "output/pprof.h"
 #include "symbolizer/symbolizer.h"
 #include "symbolizer/sync_objects.h"
 
@@ -35,6 +37,7 @@ struct DumpOptions {
   bool system = false;
   bool runtime_frames = false;
   std::string group = "auto";  // auto | always | never
+  std::string pprof_path;       // also write a goroutine profile here
 };
 
 // Above this many goroutines, `auto` groups identical stacks.
@@ -374,6 +377,48 @@ void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
   std::printf("\n]}\n");
 }
 
+// The goroutine profile `go tool pprof` reads (as from /debug/pprof/goroutine):
+// one sample per goroutine, labelled with its id and state, every location
+// symbolized (inlined frames kept) so pprof never needs the binary.
+Expected<void> write_goroutine_profile(const std::string& path, const model::ProcessSnapshot& s,
+                                       const sym::GoBinary& bin, const sym::ProcessImage& proc, Frames& frames,
+                                       bool include_system) {
+  output::ProfileBuilder b(std::vector<output::ValueType>{{"goroutine", "count"}});
+  b.set_period({"goroutine", "count"}, 1);
+  b.set_time(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count(),
+             0);
+  uint64_t lo = UINT64_MAX, hi = 0, file_offset = 0;
+  for (const auto& seg : bin.elf().load_segments()) {
+    if (seg.vaddr < lo) file_offset = seg.offset;
+    lo = std::min(lo, seg.vaddr);
+    hi = std::max(hi, seg.vaddr + seg.memsz);
+  }
+  output::Mapping m;
+  m.start = proc.to_process(lo);
+  m.limit = proc.to_process(hi);
+  m.offset = file_offset;
+  m.filename = proc.exe_name();
+  m.has_functions = m.has_filenames = m.has_line_numbers = m.has_inline_frames = true;
+  b.set_mapping(m);
+  for (const auto& g : s.goroutines) {
+    if (!include_system && is_system(frames, g)) continue;
+    output::Sample sample;
+    sample.values = {1};
+    sample.labels = {{"goid", std::to_string(g.goid)}, {"state", status_text(g)}};
+    for (uint64_t pc : g.stack) {
+      output::Location loc{pc, {}};
+      for (const auto& f : frames.at(pc))
+        if (f.known) loc.lines.push_back({f.function, "", f.file, f.line});
+      sample.stack.push_back(std::move(loc));
+    }
+    GS_CHECK(b.add_sample(sample));
+  }
+  GS_CHECK(b.write_file(path));
+  give_to_invoking_user(path);
+  return {};
+}
+
 bool owned_by_other_user(pid_t pid) {
   struct stat st {};
   if (stat(("/proc/" + std::to_string(pid)).c_str(), &st) != 0) return false;
@@ -401,6 +446,12 @@ int run_dump(const DumpOptions& o) {
   else
     print_text(*snap, **bin, *proc, frames, o);
   std::fflush(stdout);
+  if (!o.pprof_path.empty()) {
+    if (auto ok = write_goroutine_profile(o.pprof_path, *snap, **bin, *proc, frames, o.system); !ok)
+      return fail(ok.error());
+    std::fprintf(stderr, "goscope: goroutine profile written to %s (go tool pprof %s)\n", o.pprof_path.c_str(),
+                 o.pprof_path.c_str());
+  }
   std::fprintf(stderr, "goscope: read %zu goroutines of PID %d in %.1f ms\n", snap->goroutines.size(),
                static_cast<int>(o.pid), ms);
   return kExitOk;
@@ -415,7 +466,8 @@ void register_dump_command(CLI::App& app, int& exit_code) {
   sub->footer(
       "Examples:\n"
       "  sudo goscope dump -p 1234\n"
-      "  sudo goscope dump -p 1234 --json > goroutines.json\n\n"
+      "  sudo goscope dump -p 1234 --json > goroutines.json\n"
+      "  sudo goscope dump -p 1234 --pprof goroutines.pb.gz && go tool pprof -traces goroutines.pb.gz\n\n"
       "Reads the process's memory (process_vm_readv; no ptrace stop, the program keeps\n"
       "running) and prints every goroutine like the runtime's own dump (SIGQUIT with\n"
       "GOTRACEBACK=all): state, wait reason, minutes blocked (known only once a GC ran),\n"
@@ -431,6 +483,8 @@ void register_dump_command(CLI::App& app, int& exit_code) {
   sub->add_option("--group", opts->group,
                   "group goroutines with identical stacks: auto (when more than 100), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  sub->add_option("--pprof", opts->pprof_path,
+                  "also write a goroutine profile (gzipped protobuf) for go tool pprof to this file");
   sub->callback([opts, &exit_code] { exit_code = run_dump(*opts); });
 }
 
