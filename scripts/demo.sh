@@ -3,23 +3,21 @@
 # runs it on the bundled example (tests/testprogs/example_deadlock), a small
 # "bank" service that ends in an AB-BA mutex deadlock.
 #
-# What it shows today: `goscope probe` launches the example held before exec,
-# attaches plain uprobes to the mutex slow path, and prints which goroutines
-# contend on which mutex, from where. (The full deadlock report, with the
-# cycle, comes with `goscope dump` / `trace`.)
+# What it shows: the example hangs (like a real service, it does not crash);
+# `goscope dump -p PID` reads its goroutines from outside without stopping it
+# and shows which goroutines wait on which mutex, from where. (The automatic
+# deadlock verdict with the cycle comes with the detector.)
 #
-# Environment: GOSCOPE_DEMO_GO (Go version of the matrix, default 1.22),
-# GOSCOPE_DEMO_SECONDS (how long to watch, default 4).
+# Environment: GOSCOPE_DEMO_GO (Go version of the matrix, default 1.22).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "demo: goscope loads BPF programs: run this as root (sudo scripts/demo.sh)" >&2
+  echo "demo: goscope reads another process's memory and loads BPF: run this as root (sudo scripts/demo.sh)" >&2
   exit 2
 fi
 
 go_version=${GOSCOPE_DEMO_GO:-1.22}
-seconds=${GOSCOPE_DEMO_SECONDS:-4}
 
 scripts/setup.sh
 scripts/go-toolchains.sh --versions "$go_version" >/dev/null
@@ -29,18 +27,26 @@ cmake --build build -j"$(nproc)" --target goscope
 
 example="$(scripts/build-testprogs.sh --print-dir)/$go_version/default/example_deadlock"
 goscope=build/src/cli/goscope
+log=$(mktemp)
+GOSCOPE_HOLD=60 "$example" >"$log" 2>&1 &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -f "$log"' EXIT
 
 echo
-echo "=== goscope probe on the bundled example (Go $go_version), for ${seconds}s ==="
-echo "    The example prints FACT lines (its mutex addresses and goroutine ids)."
-echo "    goscope prints each goroutine that finds a mutex already locked: the"
-echo "    mutex (first argument register) and where in the program it happened."
+echo "=== the bundled example (Go $go_version, PID $pid): a bank service that hangs ==="
+for _ in $(seq 1 150); do
+  grep -q "FACT stalled" "$log" && break
+  sleep 0.1
+done
+grep -E "FACT (mutex|stalled)|WARNING" "$log" || true
+
 echo
-export GOSCOPE_HOLD=30  # the example exits by itself after this long
-"$goscope" probe -d "${seconds}s" \
-  -f 'sync.(*Mutex).lockSlow' -f 'internal/sync.(*Mutex).lockSlow' \
-  -- "$example"
+echo "=== sudo goscope dump -p $pid ==="
+"$goscope" dump -p "$pid"
+
 echo
-echo "Reading it: two workers each wait for the mutex the other holds (their first"
-echo "argument is alice's and bob's address, from main.transfer's second Lock), the"
-echo "others queue behind them, and no transfer completes again: an AB-BA deadlock."
+echo "Reading it: two workers each wait in sync.Mutex.Lock (main.transfer) for the"
+echo "mutex the other holds (compare the 'waits on sync.Mutex' addresses with the"
+echo "example's alice and bob), the other workers queue behind them and the"
+echo "producer blocks on the full jobs channel: an AB-BA deadlock. The process"
+echo "kept running; goscope never stopped it."
