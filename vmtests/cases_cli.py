@@ -46,3 +46,14 @@ def once_cli_errors(goscope):
         _expect_error(goscope, [planned, "-p", "1"], "not built yet")
     p = _run(goscope, ["--help"])
     check(p.returncode == 0 and "probe" in p.stdout, "goscope --help failed")
+
+
+def once_bench_dump_smoke(goscope):
+    """The dump benchmark still works (bench/dump/run.sh --smoke: 1,000
+    goroutines, one run, checks goscope counts them all; writes no results)."""
+    import subprocess as sp
+    from vmtest import REPO
+    p = sp.run([os.path.join(REPO, "bench/dump/run.sh"), "--smoke"], capture_output=True, text=True,
+               timeout=600, env=dict(os.environ, GOSCOPE_BIN=goscope))
+    print(p.stdout[-3000:], p.stderr[-3000:])
+    check(p.returncode == 0, f"bench/dump/run.sh --smoke exited {p.returncode}")
