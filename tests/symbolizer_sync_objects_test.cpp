@@ -18,7 +18,8 @@ GoOffsets layout() {
   return o;
 }
 
-std::optional<SyncObject> owner(uint64_t sema, std::vector<std::string_view> fns, const GoOffsets& o = layout()) {
+std::optional<SyncObject> owner(uint64_t sema, std::vector<std::string_view> fns,
+                                const GoOffsets& o = layout()) {
   return sync_object_of_semaphore(sema, fns, o);
 }
 
@@ -46,7 +47,8 @@ TEST(SymbolizerSyncObjects, RWMutexRoles) {
   EXPECT_EQ(w->address, 0x3000u);
   EXPECT_EQ(w->role, "write lock");
   // A second writer queues on the embedded writers' mutex w (at offset 0 here).
-  auto q = owner(0x3004, {"sync.(*Mutex).lockSlow", "sync.(*Mutex).Lock", "sync.(*RWMutex).Lock", "main.writer"});
+  auto q =
+      owner(0x3004, {"sync.(*Mutex).lockSlow", "sync.(*Mutex).Lock", "sync.(*RWMutex).Lock", "main.writer"});
   ASSERT_TRUE(q);
   EXPECT_EQ(q->type, "sync.RWMutex");
   EXPECT_EQ(q->address, 0x3000u);

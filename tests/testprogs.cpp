@@ -54,7 +54,8 @@ std::string testprog_dir(const std::string& version, const std::string& variant)
 
 std::string testprog(const std::string& version, const std::string& variant, const std::string& prog) {
   std::string path = testprog_dir(version, variant) + "/" + prog;
-  if (!std::filesystem::exists(path)) ADD_FAILURE() << "test program missing: " << path << " (run scripts/build-testprogs.sh)";
+  if (!std::filesystem::exists(path))
+    ADD_FAILURE() << "test program missing: " << path << " (run scripts/build-testprogs.sh)";
   return path;
 }
 

@@ -29,12 +29,11 @@ bool in_ci();
 
 // Skips loudly (outside CI) or fails (under CI, where nothing may be skipped)
 // the current test; stream the reason into it: GS_SKIP_OR_FAIL() << "why";
-#define GS_SKIP_OR_FAIL()                                                                          \
-  return ::testing::internal::AssertHelper(::goscope::testing::in_ci()                             \
-                                               ? ::testing::TestPartResult::kFatalFailure          \
-                                               : ::testing::TestPartResult::kSkip,                 \
-                                           __FILE__, __LINE__, "SKIPPED LOUDLY (a failure under CI)") = \
-      ::testing::Message()
+#define GS_SKIP_OR_FAIL()                                                           \
+  return ::testing::internal::AssertHelper(                                         \
+             ::goscope::testing::in_ci() ? ::testing::TestPartResult::kFatalFailure \
+                                         : ::testing::TestPartResult::kSkip,        \
+             __FILE__, __LINE__, "SKIPPED LOUDLY (a failure under CI)") = ::testing::Message()
 
 // Skips (outside CI) or fails (in CI) the current test when the Go matrix is not built.
 #define GS_REQUIRE_TESTPROGS()                                                              \

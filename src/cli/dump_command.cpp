@@ -19,9 +19,9 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/invoking_user.h"
 #include "loader/privileges.h"
 #include "loader/snapshot_reader.h"
-#include "common/invoking_user.h"
 #include "model/snapshot.h"
 #include "output/pprof.h"
 #include "symbolizer/symbolizer.h"
@@ -37,7 +37,7 @@ struct DumpOptions {
   bool system = false;
   bool runtime_frames = false;
   std::string group = "auto";  // auto | always | never
-  std::string pprof_path;       // also write a goroutine profile here
+  std::string pprof_path;      // also write a goroutine profile here
 };
 
 // Above this many goroutines, `auto` groups identical stacks.
@@ -147,7 +147,8 @@ std::string status_text(const model::GoroutineSnapshot& g) {
 
 // The Mutex / RWMutex / WaitGroup a semaphore wait is on, told by the sync
 // function on the goroutine's stack.
-std::optional<sym::SyncObject> semaphore_owner(Frames& frames, const model::GoroutineSnapshot& g, uint64_t sema) {
+std::optional<sym::SyncObject> semaphore_owner(Frames& frames, const model::GoroutineSnapshot& g,
+                                               uint64_t sema) {
   std::vector<std::string> names;
   for (uint64_t pc : g.stack)
     for (const auto& f : frames.at(pc))
@@ -381,12 +382,13 @@ void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
 // one sample per goroutine, labelled with its id and state, every location
 // symbolized (inlined frames kept) so pprof never needs the binary.
 Expected<void> write_goroutine_profile(const std::string& path, const model::ProcessSnapshot& s,
-                                       const sym::GoBinary& bin, const sym::ProcessImage& proc, Frames& frames,
-                                       bool include_system) {
+                                       const sym::GoBinary& bin, const sym::ProcessImage& proc,
+                                       Frames& frames, bool include_system) {
   output::ProfileBuilder b(std::vector<output::ValueType>{{"goroutine", "count"}});
   b.set_period({"goroutine", "count"}, 1);
   b.set_time(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                 std::chrono::system_clock::now().time_since_epoch()).count(),
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count(),
              0);
   uint64_t lo = UINT64_MAX, hi = 0, file_offset = 0;
   for (const auto& seg : bin.elf().load_segments()) {
@@ -449,8 +451,8 @@ int run_dump(const DumpOptions& o) {
   if (!o.pprof_path.empty()) {
     if (auto ok = write_goroutine_profile(o.pprof_path, *snap, **bin, *proc, frames, o.system); !ok)
       return fail(ok.error());
-    std::fprintf(stderr, "goscope: goroutine profile written to %s (go tool pprof %s)\n", o.pprof_path.c_str(),
-                 o.pprof_path.c_str());
+    std::fprintf(stderr, "goscope: goroutine profile written to %s (go tool pprof %s)\n",
+                 o.pprof_path.c_str(), o.pprof_path.c_str());
   }
   std::fprintf(stderr, "goscope: read %zu goroutines of PID %d in %.1f ms\n", snap->goroutines.size(),
                static_cast<int>(o.pid), ms);

@@ -21,8 +21,7 @@ void TargetOptions::add_to(CLI::App& app) {
 }
 
 Expected<void> TargetOptions::validate() const {
-  if (pid != 0 && !command.empty())
-    return make_error("give either -p PID or -- COMMAND, not both");
+  if (pid != 0 && !command.empty()) return make_error("give either -p PID or -- COMMAND, not both");
   if (pid == 0 && command.empty())
     return make_error("no target: give -p PID of a running Go program, or -- COMMAND ARGS to launch one");
   if (pid < 0) return make_error("invalid PID " + std::to_string(pid));
@@ -43,12 +42,18 @@ Expected<std::chrono::nanoseconds> parse_duration(const std::string& text) {
     return make_error("invalid duration '" + text + "': use e.g. 500ms, 30s, 5m, 1h");
   }
   double scale = 0;
-  if (unit.empty() || unit == "s") scale = 1e9;
-  else if (unit == "ms") scale = 1e6;
-  else if (unit == "us") scale = 1e3;
-  else if (unit == "m" || unit == "min") scale = 60e9;
-  else if (unit == "h") scale = 3600e9;
-  else return make_error("invalid duration unit in '" + text + "': use ms, s, m or h");
+  if (unit.empty() || unit == "s")
+    scale = 1e9;
+  else if (unit == "ms")
+    scale = 1e6;
+  else if (unit == "us")
+    scale = 1e3;
+  else if (unit == "m" || unit == "min")
+    scale = 60e9;
+  else if (unit == "h")
+    scale = 3600e9;
+  else
+    return make_error("invalid duration unit in '" + text + "': use ms, s, m or h");
   const double ns = value * scale;
   if (!std::isfinite(ns) || ns <= 0 || ns > 1e18)
     return make_error("duration '" + text + "' is out of range");
@@ -56,7 +61,9 @@ Expected<std::chrono::nanoseconds> parse_duration(const std::string& text) {
 }
 
 namespace {
-void on_stop_signal(int) { g_stop_requested.store(true); }
+void on_stop_signal(int) {
+  g_stop_requested.store(true);
+}
 }  // namespace
 
 void install_stop_handlers() {

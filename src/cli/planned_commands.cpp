@@ -17,7 +17,8 @@ struct Planned {
 };
 
 constexpr Planned kPlanned[] = {
-    {"trace", "Stream goroutine, channel and lock events live; findings at the end", "issue 4 (live capture)"},
+    {"trace", "Stream goroutine, channel and lock events live; findings at the end",
+     "issue 4 (live capture)"},
     {"record", "Write a trace file", "issue 7 (recording and exports)"},
     {"capture", "Record for a while, then write trace, findings, pprof and HTML into a folder",
      "issue 7 (recording and exports)"},
@@ -36,7 +37,8 @@ void register_planned_commands(CLI::App& app, int& exit_code) {
     sub->allow_extras();
     sub->footer(std::string("Not built yet: tracked in ") + p.tracked_in + ".");
     sub->callback([p, &exit_code] {
-      std::fprintf(stderr, "goscope %s: not built yet in this version (tracked in %s).\n", p.name, p.tracked_in);
+      std::fprintf(stderr, "goscope %s: not built yet in this version (tracked in %s).\n", p.name,
+                   p.tracked_in);
       exit_code = kExitCouldNotRun;
     });
   }

@@ -55,7 +55,8 @@ std::string hex(uint64_t v) {
 Expected<gs_go_offsets> go_offsets_for(const sym::GoBinary& bin) {
   const auto& resolved = bin.offsets();
   if (!resolved.offsets.g_goid)
-    return make_error(bin.elf().path() + ": cannot find the offset of runtime.g.goid (no DWARF, and no table for " +
+    return make_error(bin.elf().path() +
+                      ": cannot find the offset of runtime.g.goid (no DWARF, and no table for " +
                       bin.build_info().go_version + ")");
   gs_go_offsets o{};
   o.g_goid = *resolved.offsets.g_goid;
@@ -65,7 +66,8 @@ Expected<gs_go_offsets> go_offsets_for(const sym::GoBinary& bin) {
 // Each function's probe goes on the instruction after its stack-check prologue:
 // runtime.morestack jumps back to the entry, so a probe there would fire twice
 // when the stack grows; after the check it fires once per call.
-Expected<std::vector<PlannedProbe>> plan_probes(const sym::GoBinary& bin, const std::vector<std::string>& names) {
+Expected<std::vector<PlannedProbe>> plan_probes(const sym::GoBinary& bin,
+                                                const std::vector<std::string>& names) {
   std::vector<PlannedProbe> plan;
   std::string absent;
   for (const auto& name : names) {
@@ -133,7 +135,8 @@ int run_probe(const ProbeOptions& o) {
   }
   if (auto ok = loader::check_privileges({loader::Need::kBpf}); !ok) return fail(ok.error());
 
-  auto target = o.target.pid ? loader::Target::attach(o.target.pid) : loader::Target::launch(o.target.command);
+  auto target =
+      o.target.pid ? loader::Target::attach(o.target.pid) : loader::Target::launch(o.target.command);
   if (!target) return fail(target.error());
 
   auto bin = sym::GoBinary::open(target->exe_path());
@@ -186,9 +189,10 @@ int run_probe(const ProbeOptions& o) {
       std::printf("%s\n", j.dump().c_str());
     } else {
       const std::string& caller = callers.describe(ev.ret_addr, ev.ip, probes[ev.cookie].vaddr);
-      std::printf("%12.6f  tid %-7u goid %-6" PRIu64 " %s  args %s %s %s\n              from %s\n", t, ev.hdr.tid,
-                  static_cast<uint64_t>(ev.hdr.goid), fn.c_str(), hex(ev.regs[0]).c_str(), hex(ev.regs[1]).c_str(),
-                  hex(ev.regs[2]).c_str(), caller.empty() ? hex(ev.ret_addr).c_str() : caller.c_str());
+      std::printf("%12.6f  tid %-7u goid %-6" PRIu64 " %s  args %s %s %s\n              from %s\n", t,
+                  ev.hdr.tid, static_cast<uint64_t>(ev.hdr.goid), fn.c_str(), hex(ev.regs[0]).c_str(),
+                  hex(ev.regs[1]).c_str(), hex(ev.regs[2]).c_str(),
+                  caller.empty() ? hex(ev.ret_addr).c_str() : caller.c_str());
     }
     std::fflush(stdout);
   };
@@ -221,7 +225,8 @@ int run_probe(const ProbeOptions& o) {
   (void)(*session)->drain();
 
   const auto c = (*session)->counters();
-  std::fprintf(stderr, "goscope: stopped (%s): %" PRIu64 " hits, %" PRIu64 " lost (ring buffer full), %" PRIu64
+  std::fprintf(stderr,
+               "goscope: stopped (%s): %" PRIu64 " hits, %" PRIu64 " lost (ring buffer full), %" PRIu64
                " without goroutine id\n",
                end_reason.c_str(), hits, c[GS_CNT_DROP_RINGBUF], c[GS_CNT_GOID_FAULT]);
   if (malformed) std::fprintf(stderr, "goscope: %" PRIu64 " malformed records ignored\n", malformed);
@@ -232,7 +237,8 @@ int run_probe(const ProbeOptions& o) {
 
 void register_probe_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<ProbeOptions>();
-  CLI::App* sub = app.add_subcommand("probe", "Print every call of Go functions, with thread and goroutine id");
+  CLI::App* sub =
+      app.add_subcommand("probe", "Print every call of Go functions, with thread and goroutine id");
   sub->footer(
       "Examples:\n"
       "  sudo goscope probe -p 1234 -f runtime.gopark\n"

@@ -25,7 +25,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Expected {
  public:
-  Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Expected(T value) : v_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit by design
   Expected(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool has_value() const { return v_.index() == 0; }
@@ -63,7 +63,9 @@ class [[nodiscard]] Expected<void> {
   bool ok_ = true;
 };
 
-inline Error make_error(std::string message) { return Error{std::move(message), 0}; }
+inline Error make_error(std::string message) {
+  return Error{std::move(message), 0};
+}
 
 }  // namespace goscope
 
@@ -77,8 +79,8 @@ inline Error make_error(std::string message) { return Error{std::move(message), 
   decl = std::move(*tmp)
 #define GS_TRY(decl, expr) GS_TRY_IMPL(GS_CONCAT(gs_try_, __LINE__), decl, expr)
 // GS_CHECK(expr): for Expected<void>.
-#define GS_CHECK(expr)                                     \
-  do {                                                     \
-    auto gs_check_ = (expr);                               \
-    if (!gs_check_) return gs_check_.take_error();         \
+#define GS_CHECK(expr)                             \
+  do {                                             \
+    auto gs_check_ = (expr);                       \
+    if (!gs_check_) return gs_check_.take_error(); \
   } while (0)

@@ -28,9 +28,15 @@ int collect_libbpf_output(enum libbpf_print_level level, const char* fmt, va_lis
 
 }  // namespace
 
-void BpfSession::SkelDeleter::operator()(struct goscope_bpf* s) const { goscope_bpf__destroy(s); }
-void BpfSession::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
-void BpfSession::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+void BpfSession::SkelDeleter::operator()(struct goscope_bpf* s) const {
+  goscope_bpf__destroy(s);
+}
+void BpfSession::LinkDeleter::operator()(bpf_link* l) const {
+  bpf_link__destroy(l);
+}
+void BpfSession::RingDeleter::operator()(ring_buffer* r) const {
+  ring_buffer__free(r);
+}
 
 std::string BpfSession::libbpf_log() {
   std::lock_guard lock(g_log_mu);
@@ -50,7 +56,8 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
 
   if (int err = goscope_bpf__load(s->skel_.get()); err) {
     std::string msg = "the kernel refused goscope's BPF programs";
-    if (err == -EPERM || errno == EPERM) msg += " (permission denied: run as root, or with CAP_BPF and CAP_PERFMON)";
+    if (err == -EPERM || errno == EPERM)
+      msg += " (permission denied: run as root, or with CAP_BPF and CAP_PERFMON)";
     std::string log = libbpf_log();
     if (!log.empty()) msg += "\nlibbpf said:\n" + log;
     return Error::from_errno(msg, err);

@@ -22,7 +22,9 @@ uint64_t effective_caps() {
   return static_cast<uint64_t>(data[0].effective) | (static_cast<uint64_t>(data[1].effective) << 32);
 }
 
-bool has(uint64_t caps, int cap) { return (caps >> cap) & 1; }
+bool has(uint64_t caps, int cap) {
+  return (caps >> cap) & 1;
+}
 
 }  // namespace
 
@@ -48,7 +50,8 @@ Expected<void> check_privileges(const std::vector<Need>& needs) {
   }
   if (missing.empty()) return {};
   return make_error("goscope needs root, or these capabilities: " + missing +
-                    ". Run it with sudo, or grant them: sudo setcap cap_bpf,cap_perfmon,cap_sys_ptrace+ep $(which goscope)");
+                    ". Run it with sudo, or grant them: sudo setcap cap_bpf,cap_perfmon,cap_sys_ptrace+ep "
+                    "$(which goscope)");
 }
 
 }  // namespace goscope::loader

@@ -128,7 +128,9 @@ Expected<Target> Target::launch(const std::vector<std::string>& argv) {
   return t;
 }
 
-Target::Target(Target&& o) noexcept { *this = std::move(o); }
+Target::Target(Target&& o) noexcept {
+  *this = std::move(o);
+}
 
 Target& Target::operator=(Target&& o) noexcept {
   if (this != &o) {

@@ -48,8 +48,8 @@ class Target {
   pid_t pid_ = -1;
   bool launched_ = false;
   std::string exe_path_;
-  int release_fd_ = -1;    // write end: one byte lets the child exec
-  int exec_err_fd_ = -1;   // read end: errno of a failed exec, EOF on success
+  int release_fd_ = -1;   // write end: one byte lets the child exec
+  int exec_err_fd_ = -1;  // read end: errno of a failed exec, EOF on success
   std::optional<int> exit_status_;
 };
 

@@ -17,7 +17,8 @@ bool is_mutex_lock(std::string_view f) {
 
 }  // namespace
 
-std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore, std::span<const std::string_view> functions,
+std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore,
+                                                   std::span<const std::string_view> functions,
                                                    const GoOffsets& o) {
   for (size_t i = 0; i < functions.size(); i++) {
     const std::string_view f = functions[i];

@@ -22,7 +22,8 @@ struct SyncObject {
 
 // `functions`: the goroutine's frames, innermost first (inlined frames included).
 // nullopt when the stack shows no known sync function or an offset is missing.
-std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore, std::span<const std::string_view> functions,
+std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore,
+                                                   std::span<const std::string_view> functions,
                                                    const GoOffsets& offsets);
 
 }  // namespace goscope::sym
