@@ -18,7 +18,8 @@
 # where CACHE=${GOSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/goscope}.
 #
 # Each build runs in a clean environment (env -i): GOROOT of the toolchain,
-# GOTOOLCHAIN=local, GOFLAGS=, GOPROXY=off, GO111MODULE=on, GOENV=off,
+# GOTOOLCHAIN=local, GOFLAGS=-buildvcs=false (git may refuse a checkout owned by
+# another user, as under sudo), GOPROXY=off, GO111MODULE=on, GOENV=off,
 # CGO_ENABLED=0 (every binary is pure Go and statically linked),
 # GOCACHE=$CACHE/gocache/<version>, GOPATH=$CACHE/gopath. Builds run in parallel
 # (xargs -P, default nproc). A build is skipped when its stamp (toolchain version
@@ -74,7 +75,7 @@ if [ "${1:-}" = "--build-one" ]; then
     cd "$PROGDIR"   # the module root (go -C needs Go 1.20)
     if ! env -i PATH=/usr/bin:/bin HOME="$HOME" TMPDIR="${TMPDIR:-/tmp}" \
             XDG_CONFIG_HOME="$CACHE/config" \
-            GOROOT="$goroot" GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GO111MODULE=on \
+            GOROOT="$goroot" GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOPROXY=off GO111MODULE=on \
             GOENV=off CGO_ENABLED=0 GOCACHE="$CACHE/gocache/$v" GOPATH="$CACHE/gopath" \
             "$goroot/bin/go" build -o "$tmp" "${FLAGS[@]+"${FLAGS[@]}"}" "./$prog" >"$logf" 2>&1; then
         rm -f "$tmp"

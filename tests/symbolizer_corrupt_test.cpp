@@ -1,6 +1,7 @@
 // Bad input: non-ELF, empty, truncated and corrupted files give an error (or a
 // degraded answer), never a crash; non-Go and too-old Go binaries say so.
 // Also the buildinfo parsers on their own.
+#include <elf.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -278,3 +279,37 @@ TEST(SymbolizerBuildInfo, EveryMatrixBinaryIsDetected) {
 
 }  // namespace
 }  // namespace goscope::sym
+
+// A section header that turns .gopclntab into NOBITS with a wild file offset:
+// nothing may read "its bytes" (found by review: this crashed inspect).
+TEST(SymbolizerBadInput, NobitsPclntabSectionIsNotRead) {
+  GS_REQUIRE_TESTPROGS();
+  const std::string src = goscope::testing::testprog("1.22", "default", "hello_probe");
+  const std::string dst = ::testing::TempDir() + "/nobits_pclntab";
+  std::filesystem::copy_file(src, dst, std::filesystem::copy_options::overwrite_existing);
+  std::fstream f(dst, std::ios::in | std::ios::out | std::ios::binary);
+  ASSERT_TRUE(f);
+  Elf64_Ehdr eh;
+  f.read(reinterpret_cast<char*>(&eh), sizeof eh);
+  std::vector<Elf64_Shdr> sh(eh.e_shnum);
+  f.seekg(static_cast<std::streamoff>(eh.e_shoff));
+  f.read(reinterpret_cast<char*>(sh.data()), static_cast<std::streamsize>(sh.size() * sizeof(Elf64_Shdr)));
+  std::vector<char> names(sh[eh.e_shstrndx].sh_size);
+  f.seekg(static_cast<std::streamoff>(sh[eh.e_shstrndx].sh_offset));
+  f.read(names.data(), static_cast<std::streamsize>(names.size()));
+  bool patched = false;
+  for (size_t i = 0; i < sh.size(); i++) {
+    if (std::strcmp(names.data() + sh[i].sh_name, ".gopclntab") != 0) continue;
+    sh[i].sh_type = SHT_NOBITS;
+    sh[i].sh_offset = 0x7fff0000000;
+    f.seekp(static_cast<std::streamoff>(eh.e_shoff + i * sizeof(Elf64_Shdr)));
+    f.write(reinterpret_cast<const char*>(&sh[i]), sizeof(Elf64_Shdr));
+    patched = true;
+  }
+  f.close();
+  ASSERT_TRUE(patched);
+  // The table is still found by its header magic in the read-only segment.
+  auto b = goscope::sym::GoBinary::open(dst);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_GT((*b)->pclntab().function_count(), 100u);
+}

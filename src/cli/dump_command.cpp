@@ -264,6 +264,8 @@ void print_text(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
   std::printf("goscope dump of PID %d (%s, %s): %zu goroutines", static_cast<int>(s.pid),
               proc.exe_name().c_str(), bin.build_info().go_version.c_str(), s.goroutines.size());
   if (hidden) std::printf(", %zu runtime-internal ones not shown (--system shows them)", hidden);
+  if (s.unreadable_gs)
+    std::printf(", %" PRIu64 " could not be read (the process changed or is exiting)", s.unreadable_gs);
   std::printf("\n");
 
   const bool group = o.group == "always" || (o.group == "auto" && shown.size() > kGroupAbove);
@@ -319,7 +321,7 @@ void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
   j["unreadable"] = s.unreadable_gs;
   j["read_ms"] = elapsed_ms;
   // Streamed, one goroutine per line: a dump of 100,000 goroutines never sits in memory as one tree.
-  std::string head = j.dump();
+  std::string head = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   head.pop_back();  // the closing brace: "goroutines" follows
   std::printf("%s,\"goroutines\":[", head.c_str());
   bool first = true;
@@ -372,7 +374,8 @@ void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
     x["frames"] = fr;
     x["inconsistent"] = g.inconsistent;
     if (g.inconsistent) x["inconsistency"] = g.inconsistency;
-    std::printf("%s\n%s", first ? "" : ",", x.dump().c_str());
+    std::printf("%s\n%s", first ? "" : ",",
+                x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     first = false;
   }
   std::printf("\n]}\n");
@@ -440,6 +443,9 @@ int run_dump(const DumpOptions& o) {
   loader::ProcessMemory memory(o.pid);
   auto snap = loader::read_snapshot(**bin, *proc, memory);
   if (!snap) return fail(snap.error());
+  if (snap->goroutines.empty() && snap->unreadable_gs)
+    return fail(make_error("could not read any goroutine of PID " + std::to_string(o.pid) +
+                           " (it is exiting, or its memory changed under the read)"));
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   Frames frames(**bin, *proc);

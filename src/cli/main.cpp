@@ -1,5 +1,6 @@
 // goscope: flags (CLI11) and wiring only; each command lives in its own file.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -12,6 +13,10 @@
 #endif
 
 int main(int argc, char** argv) {
+  // A closed pipe (a launched program that died, `goscope ... | head`) is an
+  // error to report, not a reason to die silently.
+  std::signal(SIGPIPE, SIG_IGN);
+
   CLI::App app{
       "goscope: see the goroutines, channels and locks of a running Go program from outside,\n"
       "with eBPF uprobes. No rebuild, no restart, no code change in the program."};

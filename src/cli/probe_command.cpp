@@ -186,7 +186,7 @@ int run_probe(const ProbeOptions& o) {
                           {"caller", hex(ev.ret_addr)},
                           {"caller_func", callers.describe(ev.ret_addr, ev.ip, probes[ev.cookie].vaddr)},
                           {"args", {hex(ev.regs[0]), hex(ev.regs[1]), hex(ev.regs[2]), hex(ev.regs[3])}}};
-      std::printf("%s\n", j.dump().c_str());
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       const std::string& caller = callers.describe(ev.ret_addr, ev.ip, probes[ev.cookie].vaddr);
       std::printf("%12.6f  tid %-7u goid %-6" PRIu64 " %s  args %s %s %s\n              from %s\n", t,

@@ -175,7 +175,8 @@ StackWalk walk_frames(const StackWindow& stack, uint64_t pc, uint64_t bp, size_t
     const auto saved_bp = stack.word(bp);
     const auto ret = bp <= UINT64_MAX - 8 ? stack.word(bp + 8) : std::nullopt;
     if (!saved_bp || !ret || (previous_bp != 0 && bp <= previous_bp)) {
-      w.state = model::StackState::kTorn;
+      const bool above_window = bp > previous_bp && bp - stack.base >= stack.bytes.size();
+      w.state = stack.clipped && above_window ? model::StackState::kTruncated : model::StackState::kTorn;
       return w;
     }
     if (*ret == 0) return w;
@@ -221,9 +222,12 @@ Expected<model::ProcessSnapshot> read_snapshot(const sym::GoBinary& binary, cons
   if (allglen_var && allgptr_var) {
     len = read_u64(*allglen_var);
     base = read_u64(*allgptr_var);
-  } else {
-    base = read_u64(*allgs_var);
-    len = read_u64(*allgs_var + 8);
+  } else {  // the slice header in one read: pointer and length of the same moment
+    uint64_t header[2];
+    if (memory.read(process.to_process(*allgs_var), {reinterpret_cast<uint8_t*>(header), sizeof header})) {
+      base = header[0];
+      len = header[1];
+    }
   }
   if (!len || !base) {
     const int err = memory.last_errno();
@@ -263,7 +267,8 @@ Expected<model::ProcessSnapshot> read_snapshot(const sym::GoBinary& binary, cons
   struct StackJob {
     size_t goroutine;  // index in snap.goroutines
     uint64_t sp, pc, bp;
-    size_t size;  // bytes of stack to read, from sp up
+    size_t size;   // bytes of stack to read, from sp up
+    bool clipped;  // the stack is larger than what is read
   };
   std::vector<StackJob> stack_jobs;
   struct SudogJob {
@@ -321,7 +326,8 @@ Expected<model::ProcessSnapshot> read_snapshot(const sym::GoBinary& binary, cons
       else
         stack_jobs.push_back(
             {k, f.sched_sp, f.sched_pc, f.sched_bp,
-             static_cast<size_t>(std::min<uint64_t>(hi - f.sched_sp, limits.max_stack_bytes))});
+             static_cast<size_t>(std::min<uint64_t>(hi - f.sched_sp, limits.max_stack_bytes)),
+             hi - f.sched_sp > limits.max_stack_bytes});
     }
     snap.goroutines.push_back(std::move(s));
     kept.push_back(i);
@@ -365,7 +371,11 @@ Expected<model::ProcessSnapshot> read_snapshot(const sym::GoBinary& binary, cons
   const uint64_t text_hi = process.to_process(binary.pclntab().text_end());
   // Every frame is Go code: a return address outside the text is a torn read.
   auto walk_go = [&](const StackJob& job, std::span<const uint8_t> bytes) {
-    StackWalk w = walk_frames({job.sp, bytes}, job.pc, job.bp, limits.max_depth);
+    StackWalk w = walk_frames({job.sp, bytes, job.clipped}, job.pc, job.bp, limits.max_depth);
+    // Before Go 1.23 entering a syscall saves no frame pointer (sched.bp is 0):
+    // the walk stops after the first frame, which is not the whole stack.
+    if (job.bp == 0 && w.pcs.size() == 1 && snap.goroutines[job.goroutine].from_syscall)
+      w.state = model::StackState::kTruncated;
     for (size_t f = 0; f < w.pcs.size(); f++) {
       if (w.pcs[f] < text_lo || w.pcs[f] >= text_hi) {
         w.pcs.resize(f);

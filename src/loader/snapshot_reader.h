@@ -57,6 +57,7 @@ class ProcessMemory final : public MemoryReader {
 struct StackWindow {
   uint64_t base = 0;
   std::span<const uint8_t> bytes;
+  bool clipped = false;  // the stack goes on above the window (it was read only in part)
   std::optional<uint64_t> word(uint64_t address) const;  // nullopt outside the window or misaligned
 };
 struct StackWalk {
@@ -65,7 +66,8 @@ struct StackWalk {
 };
 // Starts at the saved `pc` with frame pointer `bp`. Each frame's pointer must lie
 // in the window, above the previous one (stacks grow down, callers are higher),
-// or the walk ends as torn; a zero frame pointer or return address ends it complete.
+// or the walk ends as torn (truncated when it points above a clipped window); a
+// zero frame pointer or return address ends it complete.
 StackWalk walk_frames(const StackWindow& stack, uint64_t pc, uint64_t bp, size_t max_depth);
 
 struct SnapshotLimits {

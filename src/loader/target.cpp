@@ -24,8 +24,9 @@ bool is_executable_file(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
 }
 
-// Under sudo, the launched program runs as the user who invoked sudo.
-void drop_to_invoking_user() {
+// Under sudo, the launched program runs as the user who invoked sudo. On
+// failure the child reports errno on `err_fd` (as a failed exec does) and exits.
+void drop_to_invoking_user(int err_fd) {
   if (geteuid() != 0) return;
   const char* uid_s = std::getenv("SUDO_UID");
   const char* gid_s = std::getenv("SUDO_GID");
@@ -34,12 +35,17 @@ void drop_to_invoking_user() {
   const gid_t gid = static_cast<gid_t>(std::strtoul(gid_s, nullptr, 10));
   if (uid == 0) return;
   const char* user = std::getenv("SUDO_USER");
-  if (user) {
-    if (initgroups(user, gid) != 0) _exit(126);
-  } else if (setgroups(0, nullptr) != 0) {
+  auto fail = [err_fd] {
+    int e = errno;
+    (void)!::write(err_fd, &e, sizeof e);
     _exit(126);
+  };
+  if (user) {
+    if (initgroups(user, gid) != 0) fail();
+  } else if (setgroups(0, nullptr) != 0) {
+    fail();
   }
-  if (setgid(gid) != 0 || setuid(uid) != 0) _exit(126);
+  if (setgid(gid) != 0 || setuid(uid) != 0) fail();
 }
 
 }  // namespace
@@ -101,7 +107,11 @@ Expected<Target> Target::launch(const std::vector<std::string>& argv) {
   cargv.push_back(nullptr);
 
   pid_t pid = fork();
-  if (pid < 0) return Error::from_errno("fork", errno);
+  if (pid < 0) {
+    const int e = errno;
+    for (int fd : {release[0], release[1], exec_err[0], exec_err[1]}) ::close(fd);
+    return Error::from_errno("fork", e);
+  }
   if (pid == 0) {
     ::close(release[1]);
     ::close(exec_err[0]);
@@ -110,7 +120,7 @@ Expected<Target> Target::launch(const std::vector<std::string>& argv) {
     do n = ::read(release[0], &go, 1);
     while (n < 0 && errno == EINTR);
     if (n != 1) _exit(127);  // goscope gave up before release()
-    drop_to_invoking_user();
+    drop_to_invoking_user(exec_err[1]);
     execv(path.c_str(), cargv.data());
     int e = errno;
     (void)!::write(exec_err[1], &e, sizeof e);
@@ -175,7 +185,9 @@ Expected<void> Target::release() {
   exec_err_fd_ = -1;
   if (r == sizeof e) {
     reap(true);
-    return Error::from_errno("cannot run " + exe_path_, e);
+    const bool as_sudo_user = geteuid() == 0 && std::getenv("SUDO_UID");
+    return Error::from_errno("cannot run " + exe_path_ + (as_sudo_user ? " as the user who ran sudo" : ""),
+                             e);
   }
   return {};
 }

@@ -1,5 +1,7 @@
 #include "symbolizer/pclntab.h"
 
+#include <elf.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -39,7 +41,8 @@ bool valid_header(std::span<const uint8_t> d) {
 std::optional<std::pair<uint64_t, std::span<const uint8_t>>> locate(const ElfFile& elf) {
   for (const char* name : {".gopclntab", ".data.rel.ro.gopclntab"}) {
     auto s = elf.find_section(name);
-    if (!s || s->size == 0) continue;
+    // A NOBITS section (only in a corrupt binary here) has no bytes in the file.
+    if (!s || s->size == 0 || s->type == SHT_NOBITS) continue;
     auto d = elf.bytes().subspan(s->offset, s->size);
     if (valid_header(d)) return std::make_pair(s->addr, d);
   }
