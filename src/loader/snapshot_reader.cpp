@@ -88,20 +88,20 @@ std::unordered_map<uint64_t, uint64_t> semaphore_waiters(const sym::GoBinary& bi
   if (!memory.read(process.to_process(table), tab)) return out;
 
   const uint32_t sudog_size = extent({o.sudog_g, o.sudog_prev, o.sudog_next, o.sudog_elem, o.sudog_waitlink});
-  std::vector<uint64_t> todo;
+  std::vector<uint64_t> pending;
   for (uint64_t i = 0; i < kSemTabSize; i++)
     if (uint64_t root = load<uint64_t>(tab, static_cast<uint32_t>(i * entry + treap_off)))
-      todo.push_back(root);
+      pending.push_back(root);
   std::unordered_map<uint64_t, bool> seen;
   std::vector<uint8_t> sg(sudog_size);
-  while (!todo.empty() && seen.size() < max_nodes) {
-    const uint64_t at = todo.back();
-    todo.pop_back();
+  while (!pending.empty() && seen.size() < max_nodes) {
+    const uint64_t at = pending.back();
+    pending.pop_back();
     if (!seen.emplace(at, true).second || !memory.read(at, sg)) continue;  // torn: a cycle or freed sudog
     const uint64_t g = load<uint64_t>(sg, *o.sudog_g), addr = load<uint64_t>(sg, *o.sudog_elem);
     if (g && addr) out.emplace(g, addr);
     for (uint32_t off : {*o.sudog_prev, *o.sudog_next, *o.sudog_waitlink})
-      if (uint64_t next = load<uint64_t>(sg, off)) todo.push_back(next);
+      if (uint64_t next = load<uint64_t>(sg, off)) pending.push_back(next);
   }
   return out;
 }
