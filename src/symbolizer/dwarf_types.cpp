@@ -10,6 +10,17 @@ namespace goscope::sym {
 
 namespace {
 
+// The DIE named `name` in one of DwarfTypes' name -> DIE offset indexes.
+bool die_named(Dwarf* dwarf, const std::unordered_map<std::string, uint64_t>& index, std::string_view name,
+               Dwarf_Die* out) {
+  auto it = index.find(std::string(name));
+  return it != index.end() && dwarf_offdie(dwarf, it->second, out) != nullptr;
+}
+
+}  // namespace
+
+namespace {
+
 std::optional<uint64_t> member_in(Dwarf_Die* st, std::string_view member, Dwarf_Die* member_die) {
   Dwarf_Die child;
   if (dwarf_child(st, &child) != 0) return std::nullopt;
@@ -78,19 +89,15 @@ Expected<DwarfTypes> DwarfTypes::open(const ElfFile& elf) {
 
 std::optional<uint64_t> DwarfTypes::member_offset(std::string_view struct_name,
                                                   std::string_view member) const {
-  auto it = struct_dies_.find(std::string(struct_name));
-  if (it == struct_dies_.end()) return std::nullopt;
   Dwarf_Die die;
-  if (!dwarf_offdie(dwarf_.get(), it->second, &die)) return std::nullopt;
+  if (!die_named(dwarf_.get(), struct_dies_, struct_name, &die)) return std::nullopt;
   return member_in(&die, member, nullptr);
 }
 
 std::optional<uint64_t> DwarfTypes::member_path_offset(std::string_view struct_name,
                                                        std::string_view path) const {
-  auto it = struct_dies_.find(std::string(struct_name));
-  if (it == struct_dies_.end()) return std::nullopt;
   Dwarf_Die st;
-  if (!dwarf_offdie(dwarf_.get(), it->second, &st)) return std::nullopt;
+  if (!die_named(dwarf_.get(), struct_dies_, struct_name, &st)) return std::nullopt;
   uint64_t total = 0;
   while (true) {
     const size_t dot = path.find('.');
@@ -106,10 +113,8 @@ std::optional<uint64_t> DwarfTypes::member_path_offset(std::string_view struct_n
 }
 
 std::optional<uint64_t> DwarfTypes::struct_size(std::string_view struct_name) const {
-  auto it = struct_dies_.find(std::string(struct_name));
-  if (it == struct_dies_.end()) return std::nullopt;
   Dwarf_Die die;
-  if (!dwarf_offdie(dwarf_.get(), it->second, &die)) return std::nullopt;
+  if (!die_named(dwarf_.get(), struct_dies_, struct_name, &die)) return std::nullopt;
   Dwarf_Word size = 0;
   Dwarf_Attribute attr;
   if (!dwarf_attr(&die, DW_AT_byte_size, &attr) || dwarf_formudata(&attr, &size) != 0) return std::nullopt;
@@ -117,10 +122,8 @@ std::optional<uint64_t> DwarfTypes::struct_size(std::string_view struct_name) co
 }
 
 std::optional<std::pair<uint64_t, uint64_t>> DwarfTypes::variable(std::string_view name) const {
-  auto it = var_dies_.find(std::string(name));
-  if (it == var_dies_.end()) return std::nullopt;
   Dwarf_Die die;
-  if (!dwarf_offdie(dwarf_.get(), it->second, &die)) return std::nullopt;
+  if (!die_named(dwarf_.get(), var_dies_, name, &die)) return std::nullopt;
   Dwarf_Attribute attr;
   Dwarf_Op* ops = nullptr;
   size_t nops = 0;
