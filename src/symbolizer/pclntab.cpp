@@ -200,43 +200,36 @@ std::string_view Pclntab::cstring(uint64_t off) const {
   return {p, strnlen(p, max)};
 }
 
+namespace {
+
+// Where the fields of the runtime's _func record are, per pclntab format
+// (runtime/runtime2.go of each release): 1.16 has an 8-byte entry pointer
+// first, 1.18 a 4-byte entry offset, 1.20 adds startLine before nfuncdata.
+struct FuncLayout {
+  uint32_t size, name_off, pcfile, pcln, npcdata, cu_offset, nfuncdata;
+};
+constexpr FuncLayout kGo116Func{44, 8, 24, 28, 32, 36, 43};
+constexpr FuncLayout kGo118Func{40, 4, 20, 24, 28, 32, 39};
+constexpr FuncLayout kGo120Func{44, 4, 20, 24, 28, 32, 43};
+
+}  // namespace
+
 std::optional<Pclntab::FuncRecord> Pclntab::record(size_t idx) const {
   if (idx >= funcs_.size()) return std::nullopt;
+  const FuncLayout& l = format_ == PclntabFormat::kGo116   ? kGo116Func
+                        : format_ == PclntabFormat::kGo118 ? kGo118Func
+                                                           : kGo120Func;
   const uint64_t at = funcdata_ + funcs_[idx].func_off;
+  if (at + l.size > data_.size()) return std::nullopt;
   FuncRecord f;
   f.entry = funcs_[idx].entry;
-  switch (format_) {
-    case PclntabFormat::kGo116:
-      if (at + 48 > data_.size()) return std::nullopt;
-      f.name_off = static_cast<int32_t>(u32(at + 8));
-      f.pcfile = u32(at + 24);
-      f.pcln = u32(at + 28);
-      f.npcdata = u32(at + 32);
-      f.cu_offset = u32(at + 36);
-      f.nfuncdata = data_[at + 43];
-      f.pcdata_at = at + 44;
-      break;
-    case PclntabFormat::kGo118:
-      if (at + 40 > data_.size()) return std::nullopt;
-      f.name_off = static_cast<int32_t>(u32(at + 4));
-      f.pcfile = u32(at + 20);
-      f.pcln = u32(at + 24);
-      f.npcdata = u32(at + 28);
-      f.cu_offset = u32(at + 32);
-      f.nfuncdata = data_[at + 39];
-      f.pcdata_at = at + 40;
-      break;
-    case PclntabFormat::kGo120:
-      if (at + 44 > data_.size()) return std::nullopt;
-      f.name_off = static_cast<int32_t>(u32(at + 4));
-      f.pcfile = u32(at + 20);
-      f.pcln = u32(at + 24);
-      f.npcdata = u32(at + 28);
-      f.cu_offset = u32(at + 32);
-      f.nfuncdata = data_[at + 43];
-      f.pcdata_at = at + 44;
-      break;
-  }
+  f.name_off = static_cast<int32_t>(u32(at + l.name_off));
+  f.pcfile = u32(at + l.pcfile);
+  f.pcln = u32(at + l.pcln);
+  f.npcdata = u32(at + l.npcdata);
+  f.cu_offset = u32(at + l.cu_offset);
+  f.nfuncdata = data_[at + l.nfuncdata];
+  f.pcdata_at = at + l.size;
   return f;
 }
 
