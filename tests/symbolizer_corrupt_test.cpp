@@ -102,7 +102,6 @@ TEST(SymbolizerBadInput, CorruptedTablesNeverCrash) {
   size_t runs = 0, opened = 0;
   for (const auto& tc : toolchains()) {
     const std::string src = testprog(tc.version, "stripped", "hello_probe");
-    if (!std::filesystem::exists(src)) continue;
     auto orig = GoBinary::open(src);
     ASSERT_TRUE(orig) << orig.error().message;
     const uint64_t tab = (*orig)->pclntab().vaddr();
@@ -175,7 +174,6 @@ TEST(SymbolizerBadInput, NoSectionHeadersStillSymbolizes) {
   for (const auto& tc : toolchains()) {
     for (const char* variant : {"stripped", "pie-stripped"}) {
       const std::string src = testprog(tc.version, variant, "hello_probe");
-      if (!std::filesystem::exists(src)) continue;
       std::string bytes = read_all(src);
       ASSERT_GT(bytes.size(), 64u);
       std::memset(bytes.data() + 0x28, 0, 8);  // e_shoff
@@ -258,7 +256,6 @@ TEST(SymbolizerBuildInfo, EveryMatrixBinaryIsDetected) {
   for (const auto& tc : toolchains()) {
     for (const char* variant : {"default", "stripped", "pie", "noinline", "pie-stripped"}) {
       const std::string bin = testprog(tc.version, variant, "hello_probe");
-      if (!std::filesystem::exists(bin)) continue;
       auto b = GoBinary::open(bin);
       ASSERT_TRUE(b) << b.error().message;
       const auto& bi = (*b)->build_info();
