@@ -208,28 +208,16 @@ const fs::path& scratch() {
   return s.dir;
 }
 
-struct PprofResult {
-  int status = -1;
-  std::string output;  // stdout and stderr
-};
-
 // Runs `go tool pprof ARGS FILE` with a clean environment. GOCACHE is the
 // matrix's cache because Go >= 1.25 no longer ships pprof prebuilt: `go tool`
 // builds it once (a minute or two) and reuses it afterwards.
-PprofResult go_tool_pprof(const testing::Toolchain& tc, const std::string& args, const fs::path& profile) {
+testing::CommandResult go_tool_pprof(const testing::Toolchain& tc, const std::string& args,
+                                     const fs::path& profile) {
   std::string cmd = "env -i PATH=/usr/bin:/bin HOME='" + scratch().string() +
                     "' GOENV=off GOTOOLCHAIN=local GOROOT='" + tc.goroot + "' GOCACHE='" + cache_dir() +
                     "/gocache/" + tc.version + "' '" + tc.goroot + "/bin/go' tool pprof -symbolize=none " +
                     args + " '" + profile.string() + "' 2>&1";
-  PprofResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return testing::run_command(cmd);
 }
 
 fs::path write_profile(const ProfileBuilder& b, const std::string& name) {
@@ -245,7 +233,7 @@ TEST(OutputPprofGoTool, BlockProfileTopTotals) {
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
     auto delay = go_tool_pprof(tc, "-top -sample_index=delay", file);
-    ASSERT_EQ(delay.status, 0) << delay.output;
+    ASSERT_EQ(delay.exit_code, 0) << delay.output;
     // 3ms + 5ms + 1.5ms, all of it in the leaf frames of two stacks.
     EXPECT_THAT(delay.output, HasSubstr("Type: delay"));
     EXPECT_THAT(delay.output, HasSubstr("of 9.50ms total"));
@@ -255,7 +243,7 @@ TEST(OutputPprofGoTool, BlockProfileTopTotals) {
     EXPECT_THAT(delay.output, Not(HasSubstr("rror")));
 
     auto count = go_tool_pprof(tc, "-top -sample_index=contentions", file);
-    ASSERT_EQ(count.status, 0) << count.output;
+    ASSERT_EQ(count.exit_code, 0) << count.output;
     EXPECT_THAT(count.output, HasSubstr("Type: contentions"));
     EXPECT_THAT(count.output, HasSubstr("of 6 total"));
   }
@@ -267,7 +255,7 @@ TEST(OutputPprofGoTool, MutexProfileTracesShowInlinedFramesAndLabels) {
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
     auto r = go_tool_pprof(tc, "-traces", file);
-    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("Type: delay"));
     EXPECT_THAT(r.output, HasSubstr("Duration: 2s, Total samples = 9.50ms"));
     // Labels right-aligned above each stack, leaf first; the inlined Lock is
@@ -298,7 +286,7 @@ TEST(OutputPprofGoTool, DefaultSampleType) {
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
     auto r = go_tool_pprof(tc, "-top", file);
-    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("Type: contentions"));
     EXPECT_THAT(r.output, HasSubstr("of 6 total"));
   }
@@ -310,7 +298,7 @@ TEST(OutputPprofGoTool, RawShowsLocationsFunctionsAndMapping) {
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
     auto r = go_tool_pprof(tc, "-raw", file);
-    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("PeriodType: contentions count"));
     EXPECT_THAT(r.output, HasSubstr("Period: 1"));
     EXPECT_THAT(r.output, HasSubstr("contentions/count delay/nanoseconds"));
@@ -354,11 +342,11 @@ TEST(OutputPprofGoTool, GoroutineProfile) {
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
     auto top = go_tool_pprof(tc, "-top", file);
-    ASSERT_EQ(top.status, 0) << top.output;
+    ASSERT_EQ(top.exit_code, 0) << top.output;
     EXPECT_THAT(top.output, HasSubstr("Type: goroutine"));
     EXPECT_THAT(top.output, HasSubstr("of 3 total"));
     auto traces = go_tool_pprof(tc, "-traces", file);
-    ASSERT_EQ(traces.status, 0) << traces.output;
+    ASSERT_EQ(traces.exit_code, 0) << traces.output;
     EXPECT_THAT(traces.output, HasSubstr("      goid:  1\n"
                                          "wait_reason:  chan receive\n"
                                          "         1   runtime.chanrecv1\n"
@@ -378,7 +366,7 @@ TEST(OutputPprofGoTool, CpuProfile) {
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
     auto r = go_tool_pprof(tc, "-top", file);
-    ASSERT_EQ(r.status, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("Type: cpu"));
     EXPECT_THAT(r.output, HasSubstr("Duration: 1s, Total samples = 30ms ( 3.00%)"));
     EXPECT_THAT(r.output, HasSubstr("sync.(*Mutex).Lock (inline)"));

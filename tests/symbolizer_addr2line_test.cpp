@@ -26,14 +26,7 @@ constexpr const char* kProgram = "http_server";
 constexpr size_t kTargetPcs = 4000;
 
 std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+  return goscope::testing::run_command(cmd).output;
 }
 
 // PCs spread over every function (entry, middle, last byte) plus the start of inlined ranges.

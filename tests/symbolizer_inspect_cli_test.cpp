@@ -24,21 +24,9 @@ std::string goscope_binary() {
   return std::filesystem::exists(p) ? p.string() : std::string();
 }
 
-struct Result {
-  int exit_code = -1;
-  std::string out;
-};
-
-Result run(const std::string& cmd) {
-  Result r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+// stdout and stderr together
+goscope::testing::CommandResult run(const std::string& cmd) {
+  return goscope::testing::run_command(cmd + " 2>&1");
 }
 
 #define GS_REQUIRE_CLI(var)                 \
@@ -49,13 +37,13 @@ TEST(SymbolizerInspectCli, BadTargetsExitTwoWithAClearMessage) {
   GS_REQUIRE_CLI(gs);
   auto r = run(gs + " inspect /bin/sh");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.out.find("not a Go program"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("not a Go program"), std::string::npos) << r.output;
   r = run(gs + " inspect /nonexistent/prog");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.out.find("No such file"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("No such file"), std::string::npos) << r.output;
   r = run(gs + " inspect -p 1073741823");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.out.find("no process with PID"), std::string::npos) << r.out;
+  EXPECT_NE(r.output.find("no process with PID"), std::string::npos) << r.output;
   r = run(gs + " inspect");
   EXPECT_EQ(r.exit_code, 2);
 }
@@ -68,9 +56,9 @@ TEST(SymbolizerInspectCli, JsonOnEveryVariantOfTheMatrix) {
     for (const char* variant : {"default", "stripped", "pie", "noinline", "pie-stripped"}) {
       const std::string bin = testprog(tc.version, variant, "mutex_contention");
       auto r = run(gs + " inspect --json --addr 0x401000 '" + bin + "'");
-      ASSERT_EQ(r.exit_code, 0) << r.out;
-      auto j = nlohmann::json::parse(r.out, nullptr, false);
-      ASSERT_FALSE(j.is_discarded()) << r.out.substr(0, 500);
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+      auto j = nlohmann::json::parse(r.output, nullptr, false);
+      ASSERT_FALSE(j.is_discarded()) << r.output.substr(0, 500);
       const bool stripped = std::string(variant).find("stripped") != std::string::npos;
       EXPECT_EQ(j["go_major_minor"], tc.version);
       EXPECT_EQ(j["pie"], std::string(variant).find("pie") != std::string::npos);

@@ -22,14 +22,7 @@ using goscope::testing::toolchains;
 constexpr const char* kProgram = "mutex_contention";
 
 std::string run(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[65536];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+  return goscope::testing::run_command(cmd).output;
 }
 
 struct ObjdumpFunction {

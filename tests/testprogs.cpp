@@ -1,5 +1,7 @@
 #include "testprogs.h"
 
+#include <sys/wait.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,20 +13,17 @@
 
 namespace goscope::testing {
 
-namespace {
-
-std::string run_and_read(const std::string& cmd) {
-  std::string out;
+CommandResult run_command(const std::string& cmd) {
+  CommandResult r;
   FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  char buf[4096];
+  if (!p) return r;
+  char buf[65536];
   size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  pclose(p);
-  return out;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+  const int st = pclose(p);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
 }
-
-}  // namespace
 
 bool in_ci() {
   const char* ci = std::getenv("CI");
@@ -35,7 +34,8 @@ const std::vector<Toolchain>& toolchains() {
   static const std::vector<Toolchain> cached = [] {
     std::vector<Toolchain> v;
     std::istringstream in(
-        run_and_read(std::string(GOSCOPE_SOURCE_DIR) + "/scripts/go-toolchains.sh --print 2>/dev/null"));
+        run_command(std::string(GOSCOPE_SOURCE_DIR) + "/scripts/go-toolchains.sh --print 2>/dev/null")
+            .output);
     std::string version, goroot;
     while (in >> version >> goroot) v.push_back({version, goroot});
     return v;
@@ -45,7 +45,8 @@ const std::vector<Toolchain>& toolchains() {
 
 std::string testprog_dir(const std::string& version, const std::string& variant) {
   static const std::string dir = [] {
-    std::string d = run_and_read(std::string(GOSCOPE_SOURCE_DIR) + "/scripts/build-testprogs.sh --print-dir");
+    std::string d =
+        run_command(std::string(GOSCOPE_SOURCE_DIR) + "/scripts/build-testprogs.sh --print-dir").output;
     while (!d.empty() && (d.back() == '\n' || d.back() == ' ')) d.pop_back();
     return d;
   }();

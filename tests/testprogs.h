@@ -22,6 +22,12 @@ const std::vector<Toolchain>& toolchains();
 std::string testprog(const std::string& version, const std::string& variant, const std::string& prog);
 // The folder of every program built by one toolchain in one variant.
 std::string testprog_dir(const std::string& version, const std::string& variant);
+// Runs a shell command; its stdout (add " 2>&1" for stderr too) and exit code.
+struct CommandResult {
+  int exit_code = -1;  // -1: not run, or killed by a signal
+  std::string output;
+};
+CommandResult run_command(const std::string& cmd);
 // True under CI, where nothing may be skipped.
 bool in_ci();
 
