@@ -17,6 +17,19 @@ bool die_named(Dwarf* dwarf, const std::unordered_map<std::string, uint64_t>& in
   return it != index.end() && dwarf_offdie(dwarf, it->second, out) != nullptr;
 }
 
+// Calls fn for every direct child DIE of every compilation unit.
+template <typename Fn>
+void for_each_top_level_die(Dwarf* d, Fn fn) {
+  Dwarf_Off off = 0, next = 0;
+  size_t hsize = 0;
+  for (; dwarf_nextcu(d, off, &next, &hsize, nullptr, nullptr, nullptr) == 0; off = next) {
+    Dwarf_Die cu, child;
+    if (!dwarf_offdie(d, off + hsize, &cu) || dwarf_child(&cu, &child) != 0) continue;
+    do fn(&child);
+    while (dwarf_siblingof(&child, &child) == 0);
+  }
+}
+
 }  // namespace
 
 namespace {
@@ -68,21 +81,13 @@ Expected<DwarfTypes> DwarfTypes::open(const ElfFile& elf) {
   t.dwarf_.reset(d);
 
   // Go emits every type and global once, as a top-level DIE of some unit: index them.
-  Dwarf_Off off = 0, next = 0;
-  size_t hsize = 0;
-  while (dwarf_nextcu(d, off, &next, &hsize, nullptr, nullptr, nullptr) == 0) {
-    Dwarf_Die cu, child;
-    if (dwarf_offdie(d, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
-      do {
-        const int tag = dwarf_tag(&child);
-        if (tag != DW_TAG_structure_type && tag != DW_TAG_variable) continue;
-        const char* name = dwarf_diename(&child);
-        if (!name) continue;
-        (tag == DW_TAG_structure_type ? t.struct_dies_ : t.var_dies_).emplace(name, dwarf_dieoffset(&child));
-      } while (dwarf_siblingof(&child, &child) == 0);
-    }
-    off = next;
-  }
+  for_each_top_level_die(d, [&](Dwarf_Die* die) {
+    const int tag = dwarf_tag(die);
+    if (tag != DW_TAG_structure_type && tag != DW_TAG_variable) return;
+    const char* name = dwarf_diename(die);
+    if (name)
+      (tag == DW_TAG_structure_type ? t.struct_dies_ : t.var_dies_).emplace(name, dwarf_dieoffset(die));
+  });
   if (t.struct_dies_.empty()) return make_error(elf.path() + ": DWARF has no struct types");
   return t;
 }
@@ -164,18 +169,10 @@ std::vector<DwarfInlinedCall> DwarfTypes::inlined_calls(const std::vector<std::s
       if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block) walk(&child, caller);
     } while (dwarf_siblingof(&child, &child) == 0);
   };
-  Dwarf_Off off = 0, next = 0;
-  size_t hsize = 0;
-  while (dwarf_nextcu(d, off, &next, &hsize, nullptr, nullptr, nullptr) == 0) {
-    Dwarf_Die cu, child;
-    if (dwarf_offdie(d, off + hsize, &cu) && dwarf_child(&cu, &child) == 0) {
-      do {
-        if (dwarf_tag(&child) == DW_TAG_subprogram && dwarf_hasattr(&child, DW_AT_low_pc))
-          walk(&child, dwarf_diename(&child));
-      } while (dwarf_siblingof(&child, &child) == 0);
-    }
-    off = next;
-  }
+  for_each_top_level_die(d, [&](Dwarf_Die* die) {
+    if (dwarf_tag(die) == DW_TAG_subprogram && dwarf_hasattr(die, DW_AT_low_pc))
+      walk(die, dwarf_diename(die));
+  });
   return out;
 }
 
