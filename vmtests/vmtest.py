@@ -124,7 +124,32 @@ class LineReader:
         self._t.join(timeout)
 
 
-class GoProgram:
+class Watched:
+    """A child process whose stdout and stderr are read line by line (self.out,
+    self.err); `name` says who it is in messages."""
+
+    def _watch(self, proc, name, prefix):
+        self.proc, self.name = proc, name
+        self.out = LineReader(proc.stdout, f"[{prefix}] ")
+        self.err = LineReader(proc.stderr, f"[{prefix} stderr] ")
+
+    def wait(self, timeout):
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise CaseFailed(f"{self.name} did not finish within {timeout}s")
+        self.out.join()
+        self.err.join()
+        return rc
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class GoProgram(Watched):
     """A test program held at start (GOSCOPE_WAIT_STDIN=1) until release()."""
 
     def __init__(self, path, env=None, hold=True):
@@ -134,10 +159,9 @@ class GoProgram:
             e["GOSCOPE_WAIT_STDIN"] = "1"
         e.update(env or {})
         self.path = path
-        self.proc = subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=e)
-        self.out = LineReader(self.proc.stdout, f"[{os.path.basename(path)}] ")
-        self.err = LineReader(self.proc.stderr, f"[{os.path.basename(path)} stderr] ")
+        self._watch(subprocess.Popen([path], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=e),
+                    path, os.path.basename(path))
         self.pid = self.proc.pid
         if hold:
             ready = self.wait_fact(lambda f: f.get("_") == "ready", 15, "FACT ready")
@@ -157,48 +181,22 @@ class GoProgram:
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
 
-    def wait(self, timeout):
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise CaseFailed(f"{self.path} did not finish within {timeout}s")
-        self.out.join()
-        self.err.join()
-        return rc
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
-class Goscope:
+class Goscope(Watched):
     """The goscope binary running in the background."""
 
     def __init__(self, binary, args):
         self.argv = [binary] + args
         print("$ " + " ".join(shlex.quote(a) for a in self.argv), flush=True)
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.out = LineReader(self.proc.stdout, "[goscope] ")
-        self.err = LineReader(self.proc.stderr, "[goscope stderr] ")
+        self._watch(subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True), "goscope", "goscope")
 
     def wait_attached(self, timeout=30):
         self.err.wait_for(lambda l: "probe(s) on PID" in l, timeout,
                           "goscope to attach")
         if self.proc.poll() not in (None, 0):
             raise CaseFailed(f"goscope failed: exit {self.proc.returncode}")
-
-    def wait(self, timeout):
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise CaseFailed(f"goscope did not finish within {timeout}s")
-        self.out.join()
-        self.err.join()
-        return rc
 
     def json_lines(self):
         return [json.loads(l) for l in self.out.lines if l.startswith("{")]
