@@ -16,6 +16,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * compares its layout with the C++ compiler's. */
 const struct gs_event_header *gs_btf_event_header __attribute__((unused));
 const struct gs_probe_hit *gs_btf_probe_hit __attribute__((unused));
+const struct gs_hook_event *gs_btf_hook_event __attribute__((unused));
+const struct gs_site_config *gs_btf_site_config __attribute__((unused));
 
 /* Set by user space before load. */
 const volatile struct gs_go_offsets go_offsets = {};
@@ -24,6 +26,22 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, GS_RINGBUF_DEFAULT_BYTES);
 } events SEC(".maps");
+
+/* What each site slot reads; written by user space before attaching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, GS_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct gs_site_config);
+} site_config SEC(".maps");
+
+/* A record is built here, then copied into the ring at its real size. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_hook_event);
+} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -94,6 +112,248 @@ int gs_probe_hit(struct pt_regs *ctx)
 	ev->regs[7] = ctx->r10;
 	ev->regs[8] = ctx->r11;
 	bpf_ringbuf_submit(ev, 0);
+	count(GS_CNT_EVENTS);
+	return 0;
+}
+
+static __always_inline __u64 read_u64(__u64 addr, int *fault)
+{
+	__u64 v = 0;
+
+	if (!addr || bpf_probe_read_user(&v, sizeof(v), (void *)addr)) {
+		*fault = 1;
+		return 0;
+	}
+	return v;
+}
+
+/* The register an atomic site names. The verifier refuses loads through a
+ * ctx pointer the compiler offset by a variable, so read each field at its
+ * constant offset into an array first. */
+static __always_inline __u64 reg_value(struct pt_regs *ctx, __u32 reg)
+{
+	__u64 r[GS_REG__COUNT];
+
+	r[GS_REG_NONE] = 0;
+	r[GS_REG_RAX] = ctx->rax;
+	r[GS_REG_RBX] = ctx->rbx;
+	r[GS_REG_RCX] = ctx->rcx;
+	r[GS_REG_RDX] = ctx->rdx;
+	r[GS_REG_RSI] = ctx->rsi;
+	r[GS_REG_RDI] = ctx->rdi;
+	r[GS_REG_RBP] = ctx->rbp;
+	r[GS_REG_RSP] = ctx->rsp;
+	r[GS_REG_R8] = ctx->r8;
+	r[GS_REG_R9] = ctx->r9;
+	r[GS_REG_R10] = ctx->r10;
+	r[GS_REG_R11] = ctx->r11;
+	r[GS_REG_R12] = ctx->r12;
+	r[GS_REG_R13] = ctx->r13;
+	r[GS_REG_R14] = ctx->r14;
+	r[GS_REG_R15] = ctx->r15;
+	return reg < GS_REG__COUNT ? r[reg] : 0;
+}
+
+#define WORD(ev, i) ((ev)->words[(i) & (GS_MAX_DATA + GS_MAX_FRAMES - 1)])
+
+/* Follows frame pointers from `bp`, appending return addresses. Callers live
+ * at higher addresses: a pointer that does not go up ends the walk. */
+static __always_inline void walk_frames(struct gs_hook_event *ev, __u32 base, __u32 n, __u64 bp)
+{
+	__u32 depth = go_offsets.stack_depth;
+
+	if (depth > GS_MAX_FRAMES)
+		depth = GS_MAX_FRAMES;
+	for (int i = 0; i < GS_MAX_FRAMES; i++) {
+		__u64 frame[2]; /* saved bp, return address */
+
+		if (n >= depth) {
+			ev->flags |= GS_REC_STACK_CUT;
+			break;
+		}
+		if (!bp)
+			break;
+		if (bpf_probe_read_user(frame, sizeof(frame), (void *)bp)) {
+			count(GS_CNT_STACK_FAULT);
+			ev->flags |= GS_REC_STACK_CUT;
+			break;
+		}
+		if (!frame[1])
+			break;
+		WORD(ev, base + n) = frame[1];
+		n++;
+		if (frame[0] <= bp)
+			break;
+		bp = frame[0];
+	}
+	ev->nframes = n;
+}
+
+SEC("uprobe")
+int gs_hook(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 slot = GS_COOKIE_SLOT(cookie);
+	__u32 zero = 0;
+	struct gs_site_config *cfg = bpf_map_lookup_elem(&site_config, &slot);
+	struct gs_hook_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	int fault = 0;
+	__u64 g, goid, pc0 = 0, bp;
+	__u32 n = 0;
+
+	if (!cfg || !ev || cfg->hook == 0) {
+		count(GS_CNT_BAD_SLOT);
+		return 0;
+	}
+	ev->cookie = cookie;
+	ev->hook = cfg->hook;
+	ev->site = cfg->site;
+	ev->flags = 0;
+	ev->ip = ctx->rip;
+	ev->regs[0] = ctx->rax;
+	ev->regs[1] = ctx->rbx;
+	ev->regs[2] = ctx->rcx;
+	ev->regs[3] = ctx->rdi;
+	ev->regs[4] = ctx->rsi;
+	ev->regs[5] = ctx->r8;
+
+	/* The goroutine: R14's, or, on the system stack (g0 has goid 0), m.curg's. */
+	g = ctx->r14;
+	goid = read_u64(g + go_offsets.g_goid, &fault);
+	if (fault) {
+		count(GS_CNT_GOID_FAULT);
+		fault = 0;
+	} else if (goid == 0) {
+		__u64 m = read_u64(g + go_offsets.g_m, &fault);
+		__u64 curg = m ? read_u64(m + go_offsets.m_curg, &fault) : 0;
+
+		fault = 0;
+		ev->flags |= GS_REC_SYSTEM_STACK;
+		g = curg;
+		if (curg)
+			goid = read_u64(curg + go_offsets.g_goid, &fault);
+		fault = 0;
+	}
+
+	/* Data words: fixed reads first, then the lists some sites walk. */
+	for (int i = 0; i < GS_MAX_DEREFS; i++) {
+		__u32 b;
+		__u64 base;
+
+		if (i >= cfg->nderefs)
+			break;
+		b = cfg->derefs[i].base;
+		if (b < GS_HOOK_REGS)
+			base = ev->regs[b];
+		else if (b >= GS_DEREF_DATA && b - GS_DEREF_DATA < (__u32)i)
+			base = WORD(ev, b - GS_DEREF_DATA);
+		else
+			base = 0;
+		WORD(ev, n) = read_u64(base + cfg->derefs[i].offset, &fault);
+		n++;
+	}
+	if (cfg->flags & GS_SITE_READ_ATOMIC) {
+		WORD(ev, n) = reg_value(ctx, GS_COOKIE_REG(cookie)) + GS_COOKIE_DISP(cookie);
+		n++;
+		WORD(ev, n) = ctx->eflags;
+		n++;
+	}
+	if ((cfg->flags & GS_SITE_WALK_WAITING) && !(ev->flags & GS_REC_SYSTEM_STACK)) {
+		/* gopark: the sudogs of g.waiting name the channels (one per select case). */
+		__u64 sg = read_u64(g + go_offsets.g_waiting, &fault);
+
+		fault = 0;
+		for (int i = 0; i < GS_MAX_DATA; i++) {
+			__u64 c;
+			__u8 is_select = 0;
+
+			if (!sg)
+				break;
+			if (n >= GS_MAX_DATA) {
+				ev->flags |= GS_REC_MORE_DATA;
+				break;
+			}
+			c = read_u64(sg + go_offsets.sudog_c, &fault);
+			bpf_probe_read_user(&is_select, 1, (void *)(sg + go_offsets.sudog_is_select));
+			WORD(ev, n) = c | (is_select ? 1 : 0);
+			n++;
+			sg = read_u64(sg + go_offsets.sudog_waitlink, &fault);
+		}
+	}
+	if (cfg->flags & GS_SITE_READ_SCASES) {
+		/* selectgo(cas0 *scase, order0, pc0, nsends, nrecvs, block): scase is {c, elem}. */
+		__u64 cases = ev->regs[3] + ev->regs[4];
+
+		for (int i = 0; i < GS_MAX_DATA; i++) {
+			if (i >= cases)
+				break;
+			if (n >= GS_MAX_DATA) {
+				ev->flags |= GS_REC_MORE_DATA;
+				break;
+			}
+			WORD(ev, n) = read_u64(ev->regs[0] + 16 * i, &fault);
+			n++;
+		}
+	}
+	if (fault) {
+		count(GS_CNT_DATA_FAULT);
+		ev->flags |= GS_REC_DATA_FAULT;
+	}
+	if (n > GS_MAX_DATA)
+		n = GS_MAX_DATA;
+	ev->ndata = n;
+
+	/* Frames. At an entry or RET site the frame is not set up: the caller is
+	 * at [rsp] and rbp is still the caller's. On the system stack, the
+	 * goroutine's frames start at its saved sched registers. */
+	ev->nframes = 0;
+	if (!(cfg->flags & GS_SITE_NO_STACK)) {
+		__u32 f = 0;
+
+		if (ev->flags & GS_REC_SYSTEM_STACK) {
+			fault = 0;
+			if (g) {
+				pc0 = read_u64(g + go_offsets.g_sched_pc, &fault);
+				bp = read_u64(g + go_offsets.g_sched_bp, &fault);
+				if (!fault && pc0) {
+					WORD(ev, n + f) = pc0;
+					f++;
+					walk_frames(ev, n, f, bp);
+				}
+			}
+		} else {
+			WORD(ev, n + f) = ctx->rip;
+			f++;
+			if (cfg->site != GS_SITE_ATOMIC) {
+				__u64 ret = 0;
+
+				bpf_probe_read_user(&ret, sizeof(ret), (void *)ctx->rsp);
+				if (ret) {
+					WORD(ev, n + f) = ret;
+					f++;
+				}
+			}
+			walk_frames(ev, n, f, ctx->rbp);
+		}
+	}
+
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 words = ev->ndata + ev->nframes;
+	__u32 size;
+
+	if (words > GS_MAX_DATA + GS_MAX_FRAMES)
+		words = GS_MAX_DATA + GS_MAX_FRAMES;
+	size = GS_HOOK_EVENT_FIXED + 8 * words;
+	ev->hdr.type = GS_EV_HOOK;
+	ev->hdr.size = size;
+	ev->hdr.ktime_ns = bpf_ktime_get_ns();
+	ev->hdr.tgid = pid_tgid >> 32;
+	ev->hdr.tid = (__u32)pid_tgid;
+	ev->hdr.goid = goid;
+	if (bpf_ringbuf_output(&events, ev, size, 0)) {
+		count(GS_CNT_DROP_RINGBUF);
+		return 0;
+	}
 	count(GS_CNT_EVENTS);
 	return 0;
 }

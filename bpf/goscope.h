@@ -20,6 +20,7 @@
 enum gs_event_type {
 	GS_EV_INVALID = 0,
 	GS_EV_PROBE_HIT = 1, /* a plain entry probe fired (goscope probe) */
+	GS_EV_HOOK = 2,	     /* a runtime hook fired (goscope trace): struct gs_hook_event */
 	GS_EV__COUNT,
 };
 
@@ -29,6 +30,9 @@ enum gs_counter {
 	GS_CNT_EVENTS = 0,   /* records submitted */
 	GS_CNT_DROP_RINGBUF, /* ring buffer full: record lost */
 	GS_CNT_GOID_FAULT,   /* g pointer in R14 could not be read */
+	GS_CNT_DATA_FAULT,   /* a field a hook reads could not be read (record still sent) */
+	GS_CNT_STACK_FAULT,  /* a frame pointer could not be followed (stack cut short) */
+	GS_CNT_BAD_SLOT,     /* a probe cookie named no configured site (a goscope bug) */
 	GS_CNT__COUNT,
 };
 
@@ -61,9 +65,113 @@ GS_STATIC_ASSERT(sizeof(struct gs_probe_hit) == 32 + 5 * 8 + GS_ABI_INT_REGS * 8
  * version table. Handed to BPF as read-only data before load. */
 struct gs_go_offsets {
 	__u32 g_goid;
-	__u32 reserved;
+	__u32 g_m;	     /* runtime.g.m */
+	__u32 m_curg;	     /* runtime.m.curg: the user goroutine of a g0 */
+	__u32 g_sched_pc;    /* runtime.g.sched.pc (gobuf), saved when it left its stack */
+	__u32 g_sched_bp;    /* runtime.g.sched.bp */
+	__u32 g_waiting;     /* runtime.g.waiting: sudogs it parks on */
+	__u32 sudog_c;	     /* runtime.sudog.c: the channel */
+	__u32 sudog_waitlink; /* runtime.sudog.waitlink: next in g.waiting */
+	__u32 sudog_is_select; /* runtime.sudog.isSelect (a bool) */
+	__u32 stack_depth;   /* frames to record per hook event, <= GS_MAX_FRAMES */
 };
-GS_STATIC_ASSERT(sizeof(struct gs_go_offsets) == 8, "gs_go_offsets layout");
+GS_STATIC_ASSERT(sizeof(struct gs_go_offsets) == 40, "gs_go_offsets layout");
+
+/*
+ * Runtime hooks (goscope trace). One BPF program serves every site; the
+ * attach cookie says which site fired and how to read it:
+ *   bits  0..7   slot: index into the site_config map (per hook and site kind)
+ *   bits  8..15  register of an atomic site's memory operand (enum gs_reg)
+ *   bits 16..31  the memory operand's displacement (signed 16 bits)
+ *   bits 32..63  index of the site in user space's probe plan
+ */
+#define GS_COOKIE(slot, reg, disp, site)                                              \
+	((__u64)(__u8)(slot) | ((__u64)(__u8)(reg) << 8) | ((__u64)(__u16)(disp) << 16) | \
+	 ((__u64)(__u32)(site) << 32))
+#define GS_COOKIE_SLOT(c) ((__u32)((c)&0xff))
+#define GS_COOKIE_REG(c) ((__u32)(((c) >> 8) & 0xff))
+#define GS_COOKIE_DISP(c) ((__s64)(__s16)(((c) >> 16) & 0xffff))
+#define GS_COOKIE_SITE(c) ((__u32)((c) >> 32))
+
+#define GS_MAX_SLOTS 64
+#define GS_MAX_DEREFS 4
+#define GS_MAX_DATA 16	 /* data words per record */
+#define GS_MAX_FRAMES 64 /* frames per record */
+#define GS_DEFAULT_FRAMES 32
+
+/* Where in a function a site is; says what the stack looks like there. */
+enum gs_site_kind {
+	GS_SITE_ENTRY = 0,  /* after the stack-check prologue: [rsp] is the return address */
+	GS_SITE_RET = 1,    /* a RET instruction: [rsp] is the return address */
+	GS_SITE_ATOMIC = 2, /* after an inlined LOCK CMPXCHG / XADD: the frame is set up */
+};
+
+/* Registers a site can name (the pt_regs fields goscope reads). */
+enum gs_reg {
+	GS_REG_NONE = 0,
+	GS_REG_RAX, GS_REG_RBX, GS_REG_RCX, GS_REG_RDX, GS_REG_RSI, GS_REG_RDI,
+	GS_REG_RBP, GS_REG_RSP, GS_REG_R8, GS_REG_R9, GS_REG_R10, GS_REG_R11,
+	GS_REG_R12, GS_REG_R13, GS_REG_R14, GS_REG_R15,
+	GS_REG__COUNT,
+};
+
+/* Per-site behaviour (gs_site_config.flags). */
+enum gs_site_flag {
+	GS_SITE_NO_STACK = 1 << 0,     /* hot site: no frames */
+	GS_SITE_WALK_WAITING = 1 << 1, /* data += g.waiting's channels (gopark) */
+	GS_SITE_READ_SCASES = 1 << 2,  /* data += the select cases' channels (selectgo entry) */
+	GS_SITE_READ_ATOMIC = 1 << 3,  /* data += operand address, eflags (atomic sites) */
+};
+
+/* A word read from the target: 8 bytes at (base + offset), base being saved
+ * register `base` (0..5, see gs_hook_event.regs) or, from GS_DEREF_DATA on,
+ * data word (base - GS_DEREF_DATA) read earlier. */
+#define GS_DEREF_DATA 16
+struct gs_deref {
+	__u8 base;
+	__u8 pad[3];
+	__u32 offset;
+};
+GS_STATIC_ASSERT(sizeof(struct gs_deref) == 8, "gs_deref layout");
+
+struct gs_site_config {
+	__u16 hook;  /* user space's hook id, echoed in the record */
+	__u8 site;   /* enum gs_site_kind */
+	__u8 flags;  /* enum gs_site_flag */
+	__u8 nderefs;
+	__u8 pad[3];
+	struct gs_deref derefs[GS_MAX_DEREFS];
+};
+GS_STATIC_ASSERT(sizeof(struct gs_site_config) == 8 + 8 * GS_MAX_DEREFS, "gs_site_config layout");
+
+/* Record flags (gs_hook_event.flags). */
+enum gs_record_flag {
+	GS_REC_SYSTEM_STACK = 1 << 0, /* R14 was g0: goid and frames are m.curg's */
+	GS_REC_DATA_FAULT = 1 << 1,   /* some data word could not be read (left 0) */
+	GS_REC_STACK_CUT = 1 << 2,    /* the frame walk stopped at the depth limit or a bad pointer */
+	GS_REC_MORE_DATA = 1 << 3,    /* more waiting sudogs / select cases than GS_MAX_DATA */
+};
+
+/* The argument registers saved in every hook record, in ABI order. */
+#define GS_HOOK_REGS 6 /* RAX RBX RCX RDI RSI R8 */
+
+struct gs_hook_event {
+	struct gs_event_header hdr;
+	__u64 cookie; /* the attach cookie (slot, site index) */
+	__u16 hook;   /* from the site config */
+	__u8 site;    /* enum gs_site_kind */
+	__u8 flags;   /* enum gs_record_flag */
+	__u8 ndata;   /* data words that follow */
+	__u8 nframes; /* then this many PCs, innermost first */
+	__u16 pad;
+	__u64 ip;
+	__u64 regs[GS_HOOK_REGS];
+	__u64 words[GS_MAX_DATA + GS_MAX_FRAMES]; /* only ndata + nframes are sent */
+};
+#define GS_HOOK_EVENT_FIXED (32 + 8 + 8 + 8 + 8 * GS_HOOK_REGS)
+GS_STATIC_ASSERT(sizeof(struct gs_hook_event) ==
+			 GS_HOOK_EVENT_FIXED + 8 * (GS_MAX_DATA + GS_MAX_FRAMES),
+		 "gs_hook_event layout");
 
 #define GS_RINGBUF_DEFAULT_BYTES (8u << 20)
 

@@ -41,7 +41,12 @@ def once_cli_errors(goscope):
     _expect_error(goscope, ["inspect", "/bin/true"], "not a Go program")
     _expect_error(goscope, ["dump"], "-p")
     _expect_error(goscope, ["dump", "-p", "4194304"], "4194304")
-    for planned in ["trace", "record", "capture", "top", "stat", "report", "export"]:
+    _expect_error(goscope, ["trace"], "-p")
+    _expect_error(goscope, ["trace", "-p", "4194304"], "4194304")
+    _expect_error(goscope, ["trace", "--", "/bin/true"], "not a Go program")
+    _expect_error(goscope, ["trace", "--buffer-size", "3", "--", hello], "power of two")
+    _expect_error(goscope, ["trace", "-d", "soon", "--", hello], "invalid duration")
+    for planned in ["record", "capture", "top", "stat", "report", "export"]:
         # say so plainly, exit 2, no fake output
         _expect_error(goscope, [planned, "-p", "1"], "not built yet")
     p = _run(goscope, ["--help"])

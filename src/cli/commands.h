@@ -11,6 +11,7 @@ namespace goscope::cli {
 void register_probe_command(CLI::App& app, int& exit_code);
 void register_inspect_command(CLI::App& app, int& exit_code);
 void register_dump_command(CLI::App& app, int& exit_code);
+void register_trace_command(CLI::App& app, int& exit_code);
 void register_planned_commands(CLI::App& app, int& exit_code);
 
 }  // namespace goscope::cli

@@ -17,8 +17,6 @@ struct Planned {
 };
 
 constexpr Planned kPlanned[] = {
-    {"trace", "Stream goroutine, channel and lock events live; findings at the end",
-     "issue 4 (live capture)"},
     {"record", "Write a trace file", "issue 7 (recording and exports)"},
     {"capture", "Record for a while, then write trace, findings, pprof and HTML into a folder",
      "issue 7 (recording and exports)"},

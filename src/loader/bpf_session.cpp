@@ -69,9 +69,27 @@ BpfSession::~BpfSession() = default;
 
 Expected<void> BpfSession::attach_probe_hit(const std::string& binary, uint64_t file_offset, pid_t pid,
                                             uint64_t cookie) {
+  return attach(skel_->progs.gs_probe_hit, binary, file_offset, pid, cookie);
+}
+
+Expected<void> BpfSession::attach_hook(const std::string& binary, uint64_t file_offset, pid_t pid,
+                                       uint64_t cookie) {
+  return attach(skel_->progs.gs_hook, binary, file_offset, pid, cookie);
+}
+
+Expected<void> BpfSession::set_site_config(uint32_t slot, const gs_site_config& config) {
+  if (slot >= GS_MAX_SLOTS) return make_error("too many probe site kinds (a goscope bug)");
+  if (int err = bpf_map__update_elem(skel_->maps.site_config, &slot, sizeof slot, &config, sizeof config, 0);
+      err)
+    return Error::from_errno("cannot configure a probe site", err);
+  return {};
+}
+
+Expected<void> BpfSession::attach(bpf_program* prog, const std::string& binary, uint64_t file_offset, pid_t pid,
+                                  uint64_t cookie) {
   LIBBPF_OPTS(bpf_uprobe_opts, uopts, .bpf_cookie = cookie, .retprobe = false);
-  bpf_link* link = bpf_program__attach_uprobe_opts(skel_->progs.gs_probe_hit, pid, binary.c_str(),
-                                                   static_cast<size_t>(file_offset), &uopts);
+  bpf_link* link =
+      bpf_program__attach_uprobe_opts(prog, pid, binary.c_str(), static_cast<size_t>(file_offset), &uopts);
   if (!link) {
     char off[32];
     std::snprintf(off, sizeof off, "0x%lx", static_cast<unsigned long>(file_offset));

@@ -19,6 +19,7 @@
 struct goscope_bpf;  // the generated skeleton
 struct bpf_link;
 struct ring_buffer;
+struct bpf_program;
 
 namespace goscope::loader {
 
@@ -42,6 +43,10 @@ class BpfSession {
   // `binary`, for process `pid` only; `cookie` comes back in each record.
   Expected<void> attach_probe_hit(const std::string& binary, uint64_t file_offset, pid_t pid,
                                   uint64_t cookie);
+  // A runtime hook site (program gs_hook); the cookie is GS_COOKIE(slot, ...) and
+  // the slot must have been configured with set_site_config first.
+  Expected<void> attach_hook(const std::string& binary, uint64_t file_offset, pid_t pid, uint64_t cookie);
+  Expected<void> set_site_config(uint32_t slot, const gs_site_config& config);
   size_t attached() const { return links_.size(); }
 
   // Starts delivering records to `handler` from poll().
@@ -61,6 +66,8 @@ class BpfSession {
  private:
   BpfSession() = default;
   static int on_record(void* ctx, void* data, size_t size);
+  Expected<void> attach(bpf_program* prog, const std::string& binary, uint64_t file_offset, pid_t pid,
+                        uint64_t cookie);
 
   struct SkelDeleter {
     void operator()(struct goscope_bpf* s) const;

@@ -128,7 +128,7 @@ Expected<FunctionProbeSites> function_probe_sites(const GoBinary& b, std::string
 }
 
 std::vector<InlinedAtomicSite> inlined_atomic_sites(const GoBinary& b, bool prefer_dwarf,
-                                                    std::vector<std::string> functions) {
+                                                    std::vector<std::string> functions, bool out_of_line) {
   if (functions.empty())
     functions = {"sync.(*Mutex).Lock", "sync.(*Mutex).Unlock", "sync.(*RWMutex).RLock",
                  "sync.(*RWMutex).RUnlock"};
@@ -168,6 +168,17 @@ std::vector<InlinedAtomicSite> inlined_atomic_sites(const GoBinary& b, bool pref
       }
       for (auto& [ix, in] : by_index) instances.push_back(std::move(in));
     }
+  }
+  // The out-of-line copies (called through interfaces such as sync.Locker, or where
+  // the caller was not inlined into) hold the same atomic in their own body.
+  for (const auto& name : functions) {
+    if (!out_of_line) break;
+    auto f = t.function_named(name);
+    if (!f) continue;
+    Instance in{name, *f};
+    in.lo = t.function_entry(*f);
+    in.hi = t.function_end(*f);
+    if (in.lo < in.hi) instances.push_back(std::move(in));
   }
 
   std::vector<InlinedAtomicSite> out;
@@ -238,6 +249,8 @@ const std::vector<RuntimeHook>& runtime_hooks() {
       {"rwmutex_unlock", {"sync.(*RWMutex).Unlock"}},
       {"waitgroup_wait", {"sync.(*WaitGroup).Wait"}},
       {"notifylist_wait", {"sync.runtime_notifyListWait", "runtime.notifyListWait"}},
+      {"notifylist_notify_one", {"sync.runtime_notifyListNotifyOne", "runtime.notifyListNotifyOne"}},
+      {"notifylist_notify_all", {"sync.runtime_notifyListNotifyAll", "runtime.notifyListNotifyAll"}},
       {"stop_the_world", {"runtime.stopTheWorldWithSema"}},
       {"start_the_world", {"runtime.startTheWorldWithSema"}},
       {"casgstatus", {"runtime.casgstatus"}, true},

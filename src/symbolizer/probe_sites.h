@@ -56,8 +56,11 @@ struct InlinedAtomicSite {
 // sync.(*RWMutex).RLock / RUnlock) with their atomic instruction. From DWARF
 // DW_TAG_inlined_subroutine ranges when `prefer_dwarf` and DWARF exists, else from the
 // pclntab inline tree (works on stripped binaries).
+// With `out_of_line`, also the atomic in each function's own out-of-line body (what calls
+// through an interface such as sync.Locker, or from non-inlining callers, execute).
 std::vector<InlinedAtomicSite> inlined_atomic_sites(const GoBinary& binary, bool prefer_dwarf = true,
-                                                    std::vector<std::string> functions = {});
+                                                    std::vector<std::string> functions = {},
+                                                    bool out_of_line = false);
 
 // The runtime functions goscope hooks (DESIGN.md, "Useful hooks"). A hook absent from a
 // binary means the program never does that: the linker dropped the function.

@@ -10,9 +10,11 @@ bool is_one_of(std::string_view f, std::initializer_list<std::string_view> names
   return false;
 }
 
+// Lock and Unlock paths of a Mutex (Go 1.24 moved them to internal/sync).
 bool is_mutex_lock(std::string_view f) {
   return is_one_of(f, {"sync.(*Mutex).lockSlow", "sync.(*Mutex).Lock", "internal/sync.(*Mutex).lockSlow",
-                       "internal/sync.(*Mutex).Lock"});
+                       "internal/sync.(*Mutex).Lock", "sync.(*Mutex).unlockSlow", "sync.(*Mutex).Unlock",
+                       "internal/sync.(*Mutex).unlockSlow", "internal/sync.(*Mutex).Unlock"});
 }
 
 }  // namespace
@@ -28,11 +30,24 @@ std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore,
       // RWMutex.Lock first takes its embedded writers' mutex `w`.
       for (size_t j = i + 1; j < functions.size(); j++) {
         if (is_mutex_lock(functions[j])) continue;
-        if (functions[j] == "sync.(*RWMutex).Lock" && o.rwmutex_w)
+        if ((functions[j] == "sync.(*RWMutex).Lock" || functions[j] == "sync.(*RWMutex).Unlock") && o.rwmutex_w)
           return SyncObject{"sync.RWMutex", mutex - *o.rwmutex_w, "writers' mutex"};
         break;
       }
       return SyncObject{"sync.Mutex", mutex, ""};
+    }
+    // Releases: RWMutex.Unlock wakes the readers; the last reader out wakes the writer.
+    if (f == "sync.(*RWMutex).Unlock") {
+      if (!o.rwmutex_reader_sem) return std::nullopt;
+      return SyncObject{"sync.RWMutex", semaphore - *o.rwmutex_reader_sem, "read lock"};
+    }
+    if (f == "sync.(*RWMutex).rUnlockSlow") {
+      if (!o.rwmutex_writer_sem) return std::nullopt;
+      return SyncObject{"sync.RWMutex", semaphore - *o.rwmutex_writer_sem, "write lock"};
+    }
+    if (f == "sync.(*WaitGroup).Add") {
+      if (!o.waitgroup_sema) return std::nullopt;
+      return SyncObject{"sync.WaitGroup", semaphore - *o.waitgroup_sema, ""};
     }
     if (f == "sync.(*RWMutex).RLock") {
       if (!o.rwmutex_reader_sem) return std::nullopt;
