@@ -1,5 +1,6 @@
 // `goscope trace`: attach to a Go process (or launch one) and stream its
 // goroutine, channel and lock events live, with a summary at the end.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -35,6 +36,14 @@ int64_t monotonic_ns() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// Identity of the program a process runs: after an exec, the probes (attached to
+// the old file) never fire again, so tracing must stop and say so.
+std::optional<std::pair<dev_t, ino_t>> running_program(pid_t pid) {
+  struct stat st;
+  if (stat(("/proc/" + std::to_string(pid) + "/exe").c_str(), &st) != 0) return std::nullopt;
+  return std::make_pair(st.st_dev, st.st_ino);
+}
+
 int run_trace(const TraceCliOptions& o) {
   if (auto ok = o.target.validate(); !ok) return fail(ok.error());
   std::optional<std::chrono::nanoseconds> duration;
@@ -45,8 +54,8 @@ int run_trace(const TraceCliOptions& o) {
   }
   if (o.buffer_mb == 0 || (o.buffer_mb & (o.buffer_mb - 1)) != 0 || o.buffer_mb > 1024)
     return fail(make_error("--buffer-size must be a power of two between 1 and 1024 (MiB)"));
-  if (o.stack_depth > GS_MAX_FRAMES)
-    return fail(make_error("--stack-depth must be at most " + std::to_string(GS_MAX_FRAMES)));
+  if (o.stack_depth < 2 || o.stack_depth > GS_MAX_FRAMES)
+    return fail(make_error("--stack-depth must be between 2 and " + std::to_string(GS_MAX_FRAMES)));
   std::vector<loader::Need> needs = {loader::Need::kBpf};
   if (o.target.pid) needs.push_back(loader::Need::kReadMemory);
   if (auto ok = loader::check_privileges(needs); !ok) return fail(ok.error());
@@ -79,6 +88,20 @@ int run_trace(const TraceCliOptions& o) {
   if (target->launched()) {
     if (auto ok = target->release(); !ok) return fail(ok.error());
   }
+  const auto program = running_program(target->pid());
+  // Lost events are reported as they happen, not only at the end.
+  uint64_t lost_reported = 0;
+  int64_t next_lost_check = t0 + 1000000000;
+  auto report_new_losses = [&] {
+    const auto c = t.counters();
+    if (c.lost_ringbuf > lost_reported) {
+      std::fprintf(stderr,
+                   "goscope: WARNING: %" PRIu64
+                   " events lost (ring buffer full); a larger --buffer-size or fewer probes (no --all-ops) helps\n",
+                   c.lost_ringbuf - lost_reported);
+      lost_reported = c.lost_ringbuf;
+    }
+  };
   std::string end_reason = "interrupted";
   while (true) {
     if (g_stop_requested.load()) break;
@@ -89,6 +112,14 @@ int run_trace(const TraceCliOptions& o) {
     if (!target->alive()) {
       end_reason = target->launched() ? "target " + target->describe_exit() : "target exited";
       break;
+    }
+    if (auto now = running_program(target->pid()); program && now && *now != *program) {
+      end_reason = "the target exec'd another program";
+      break;
+    }
+    if (monotonic_ns() >= next_lost_check) {
+      report_new_losses();
+      next_lost_check += 1000000000;
     }
     auto n = t.poll(100, sink);
     if (!n) return fail(n.error());

@@ -2,9 +2,11 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdarg>
 #include <mutex>
 
@@ -24,6 +26,21 @@ int collect_libbpf_output(enum libbpf_print_level level, const char* fmt, va_lis
   std::lock_guard lock(g_log_mu);
   if (g_log.size() < (1u << 20)) g_log += buf;
   return n;
+}
+
+// goscope needs the BPF ring buffer (5.8) and uprobe attach cookies (5.15).
+constexpr int kMinKernelMajor = 5, kMinKernelMinor = 15;
+
+// "" when the running kernel is new enough (or its version cannot be parsed), else why not.
+std::string kernel_too_old() {
+  utsname u{};
+  if (uname(&u) != 0) return "";
+  int major = 0, minor = 0;
+  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return "";
+  if (major > kMinKernelMajor || (major == kMinKernelMajor && minor >= kMinKernelMinor)) return "";
+  return std::string("this kernel (") + u.release + ") is too old: goscope needs Linux " +
+         std::to_string(kMinKernelMajor) + "." + std::to_string(kMinKernelMinor) +
+         " or newer (BPF ring buffer, uprobe cookies)";
 }
 
 }  // namespace
@@ -56,7 +73,10 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
 
   if (int err = goscope_bpf__load(s->skel_.get()); err) {
     std::string msg = "the kernel refused goscope's BPF programs";
-    if (err == -EPERM || errno == EPERM)
+    if (std::string old = kernel_too_old(); !old.empty()) return make_error(old);
+    if (access("/sys/fs/bpf", F_OK) != 0 && access("/proc/sys/kernel/unprivileged_bpf_disabled", F_OK) != 0)
+      msg += " (this kernel seems to be built without BPF: CONFIG_BPF_SYSCALL)";
+    else if (err == -EPERM || errno == EPERM)
       msg += " (permission denied: run as root, or with CAP_BPF and CAP_PERFMON)";
     std::string log = libbpf_log();
     if (!log.empty()) msg += "\nlibbpf said:\n" + log;
@@ -93,7 +113,10 @@ Expected<void> BpfSession::attach(bpf_program* prog, const std::string& binary, 
   if (!link) {
     char off[32];
     std::snprintf(off, sizeof off, "0x%lx", static_cast<unsigned long>(file_offset));
-    return Error::from_errno("cannot attach a uprobe to " + binary + " at file offset " + off, errno);
+    const int err = errno;
+    if (access("/sys/bus/event_source/devices/uprobe", F_OK) != 0)
+      return make_error("this kernel has no uprobes (CONFIG_UPROBES / CONFIG_UPROBE_EVENTS): goscope cannot trace");
+    return Error::from_errno("cannot attach a uprobe to " + binary + " at file offset " + off, err);
   }
   links_.emplace_back(link);
   return {};

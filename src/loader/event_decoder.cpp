@@ -36,7 +36,8 @@ void EventDecoder::pend(PendingByGoid& map, uint64_t goid, Pending p) {
 
 void EventDecoder::forget(uint64_t goid) {
   // An exited goroutine never returns from what it entered: those halves stay unpaired.
-  for (PendingByGoid* m : {&send_, &recv_, &select_, &lock_slow_, &rw_lock_}) stats_.unpaired += m->erase(goid);
+  for (PendingByGoid* m : {&send_, &recv_, &select_, &lock_slow_, &rw_lock_})
+    stats_.unpaired += m->erase(goid);
   sync_wait_.erase(goid);
   inline_unlock_.erase(goid);
 }
@@ -95,7 +96,8 @@ void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSin
   std::memset(&r, 0, sizeof r);
   std::memcpy(&r, record.data(), std::min(record.size(), sizeof r));
   // Words the record really carries: never more than r.words holds, whatever its size says.
-  const size_t words = std::min<size_t>((record.size() - GS_HOOK_EVENT_FIXED) / 8, GS_MAX_DATA + GS_MAX_FRAMES);
+  const size_t words =
+      std::min<size_t>((record.size() - GS_HOOK_EVENT_FIXED) / 8, GS_MAX_DATA + GS_MAX_FRAMES);
   const uint32_t site_index = GS_COOKIE_SITE(r.cookie);
   if (r.hdr.type != GS_EV_HOOK || site_index >= plan_.sites.size() || r.ndata > GS_MAX_DATA ||
       r.nframes > GS_MAX_FRAMES || size_t(r.ndata) + r.nframes > words) {

@@ -245,7 +245,13 @@ Expected<Plan> make_plan(const sym::GoBinary& bin, const PlanOptions& opts, uint
   }
 
   if (all_ops || opts.lock_holders) {
-    for (const auto& a : sym::inlined_atomic_sites(bin, true, {}, /*out_of_line=*/true)) {
+    // From Go 1.24 on sync.Mutex's fast paths are internal/sync's, inlined into sync's: a
+    // build without inlining (or a caller the compiler did not inline into) executes the
+    // atomic in internal/sync's own body.
+    const std::vector<std::string> lock_functions = {
+        "sync.(*Mutex).Lock",          "sync.(*Mutex).Unlock",          "sync.(*RWMutex).RLock",
+        "sync.(*RWMutex).RUnlock",     "internal/sync.(*Mutex).Lock",   "internal/sync.(*Mutex).Unlock"};
+    for (const auto& a : sym::inlined_atomic_sites(bin, true, lock_functions, /*out_of_line=*/true)) {
       Hook h = Hook::kNone;
       const bool cmpxchg = a.kind == sym::AtomicKind::kLockCmpxchg;
       if (a.inlined.ends_with("(*Mutex).Lock") && cmpxchg) h = Hook::kInlineLock;
@@ -259,8 +265,12 @@ Expected<Plan> make_plan(const sym::GoBinary& bin, const PlanOptions& opts, uint
                                std::to_string(a.displacement) + " not supported");
         continue;
       }
+      // One name for both copies: a sync call holds a nested internal/sync one at the same
+      // atomic, and which of the two the symbolizer reports for it is not fixed.
+      std::string inlined = a.inlined;
+      if (inlined.starts_with("internal/sync.")) inlined.erase(0, std::string_view("internal/").size());
       const uint32_t slot = planner.slot(h, GS_SITE_ATOMIC, GS_SITE_READ_ATOMIC, {});
-      planner.add(h, GS_SITE_ATOMIC, slot, a.after, a.inlined + " in " + a.caller, *reg, a.displacement);
+      planner.add(h, GS_SITE_ATOMIC, slot, a.after, inlined + " in " + a.caller, *reg, a.displacement);
     }
   }
 
