@@ -189,8 +189,7 @@ static __always_inline void walk_frames(struct gs_hook_event *ev, __u32 base, __
 	ev->nframes = n;
 }
 
-SEC("uprobe")
-int gs_hook(struct pt_regs *ctx)
+static __always_inline int hook(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 slot = GS_COOKIE_SLOT(cookie);
@@ -356,4 +355,19 @@ int gs_hook(struct pt_regs *ctx)
 	}
 	count(GS_CNT_EVENTS);
 	return 0;
+}
+
+/* The same program twice: attached one probe per link (any kernel), or all
+ * sites through one uprobe_multi link (Linux 6.6+), which detaches in one
+ * step instead of one kernel wait per probe. User space loads only one. */
+SEC("uprobe")
+int gs_hook(struct pt_regs *ctx)
+{
+	return hook(ctx);
+}
+
+SEC("uprobe")
+int gs_hook_multi(struct pt_regs *ctx)
+{
+	return hook(ctx);
 }

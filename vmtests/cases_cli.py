@@ -62,3 +62,14 @@ def once_bench_dump_smoke(goscope):
                timeout=600, env=dict(os.environ, GOSCOPE_BIN=goscope))
     print(p.stdout[-3000:], p.stderr[-3000:])
     check(p.returncode == 0, f"bench/dump/run.sh --smoke exited {p.returncode}")
+
+
+def once_bench_trace_smoke(goscope):
+    """The trace benchmark still works (bench/trace/run.sh --smoke: each mode once
+    for a second, checks events arrive and the program finishes; writes no results)."""
+    import subprocess as sp
+    from vmtest import REPO
+    p = sp.run([os.path.join(REPO, "bench/trace/run.sh"), "--smoke"], capture_output=True, text=True,
+               timeout=900, env=dict(os.environ, GOSCOPE_BIN=goscope))
+    print(p.stdout[-3000:], p.stderr[-3000:])
+    check(p.returncode == 0, f"bench/trace/run.sh --smoke exited {p.returncode}")

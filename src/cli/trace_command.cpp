@@ -4,16 +4,23 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <memory>
 #include <optional>
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/invoking_user.h"
+#include "detect/goroutine_state.h"
 #include "loader/privileges.h"
 #include "loader/target.h"
 #include "loader/tracer.h"
+#include "output/event_filter.h"
+#include "output/event_format.h"
+#include "output/trace_summary.h"
 
 namespace goscope::cli {
 
@@ -26,6 +33,14 @@ struct TraceCliOptions {
   bool scheduler = false;
   bool lock_holders = false;
   bool json = false;
+  std::string output;        // events to this file instead of stdout
+  std::string summary_json;  // the summary as JSON to this file
+  std::string color = "auto";
+  int show_frames = 0;
+  bool addresses = false;
+  bool quiet = false;  // no event stream, only the summary
+  output::FilterSpec filter;
+  std::vector<std::string> goids;
   uint32_t stack_depth = GS_DEFAULT_FRAMES;
   uint32_t buffer_mb = GS_RINGBUF_DEFAULT_BYTES >> 20;
 };
@@ -56,6 +71,15 @@ int run_trace(const TraceCliOptions& o) {
     return fail(make_error("--buffer-size must be a power of two between 1 and 1024 (MiB)"));
   if (o.stack_depth < 2 || o.stack_depth > GS_MAX_FRAMES)
     return fail(make_error("--stack-depth must be between 2 and " + std::to_string(GS_MAX_FRAMES)));
+  if (o.color != "auto" && o.color != "always" && o.color != "never")
+    return fail(make_error("--color must be auto, always or never"));
+  output::FilterSpec spec = o.filter;
+  for (const auto& g : o.goids) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(g.c_str(), &end, 10);
+    if (g.empty() || *end) return fail(make_error("--goid: not a goroutine id: '" + g + "'"));
+    spec.goids.push_back(v);
+  }
   std::vector<loader::Need> needs = {loader::Need::kBpf};
   if (o.target.pid) needs.push_back(loader::Need::kReadMemory);
   if (auto ok = loader::check_privileges(needs); !ok) return fail(ok.error());
@@ -74,13 +98,39 @@ int run_trace(const TraceCliOptions& o) {
   if (!tracer) return fail(tracer.error());
   auto& t = **tracer;
 
+  FILE* out = stdout;
+  std::unique_ptr<FILE, int (*)(FILE*)> out_file(nullptr, &std::fclose);
+  if (!o.output.empty()) {
+    out_file.reset(std::fopen(o.output.c_str(), "w"));
+    if (!out_file) return fail(Error::from_errno("cannot write " + o.output, errno));
+    give_to_invoking_user(o.output);
+    out = out_file.get();
+  }
+  const bool color = o.color == "always" || (o.color == "auto" && !o.json && isatty(fileno(out)));
+  output::FormatOptions fopts;
+  fopts.color = color;
+  fopts.show_runtime = o.filter.include_runtime;
+  fopts.stack_frames = o.show_frames;
+  fopts.addresses = o.addresses;
+  output::EventFormatter format(t.binary(), t.stream_info(), fopts);
+  detect::StateModel state(format.symbols());
+  auto filter = output::EventFilter::make(spec, format.symbols(), &state);
+  if (!filter) return fail(filter.error());
+  if (t.snapshot()) state.seed(*t.snapshot(), t.load_bias(), t.stacks());
+  else if (!t.snapshot_error().empty())
+    std::fprintf(stderr, "goscope: no attach-time snapshot (%s): goroutines blocked before now stay unseen\n",
+                 t.snapshot_error().c_str());
+
   install_stop_handlers();
   const int64_t t0 = monotonic_ns();
+  uint64_t printed = 0;
   auto sink = [&](const model::Event& e) {
-    std::printf("%.6f g%" PRIu64 " %s other=%" PRIu64 " obj=0x%" PRIx64 " reason=%u value=%" PRId64
-                " flags=0x%x nobj=%zu stack=%u\n",
-                double(e.time_ns - t0) / 1e9, e.goid, model::event_kind_name(e.kind), e.other_goid, e.object,
-                e.wait_reason, e.value, e.flags, e.objects.size(), e.stack);
+    state.apply(e);
+    if (o.quiet || !filter->accepts(e)) return;
+    printed++;
+    const std::string line = o.json ? format.json_text(e, t0) : format.text(e, t0);
+    std::fwrite(line.data(), 1, line.size(), out);
+    std::fputc('\n', out);
   };
   std::fprintf(stderr, "goscope: tracing PID %d (%s, %s): %zu probes in %.1f ms; Ctrl-C to stop\n", target->pid(),
                target->exe_path().c_str(), t.binary().build_info().go_version.c_str(), t.plan().sites.size(),
@@ -125,9 +175,34 @@ int run_trace(const TraceCliOptions& o) {
     if (!n) return fail(n.error());
   }
   (void)t.drain(sink);
+  const int64_t end_ns = monotonic_ns();
+  std::fflush(out);
+  report_new_losses();
+
   const auto c = t.counters();
-  std::fprintf(stderr, "goscope: stopped (%s): %" PRIu64 " events, %" PRIu64 " lost\n", end_reason.c_str(), c.events,
-               c.lost_ringbuf);
+  output::TraceCounters counters;
+  counters.events_seen = c.events;
+  counters.events_printed = printed;
+  counters.ringbuf_full = c.lost_ringbuf;
+  counters.malformed = c.malformed + c.bad_slots;
+  counters.unpaired = c.unpaired;
+  counters.goid_unreadable = c.goid_faults;
+  counters.field_unreadable = c.data_faults;
+  counters.stack_cut = c.stack_faults;
+  output::SummaryOptions sopts;
+  sopts.start_ns = t0;
+  sopts.end_ns = end_ns;
+  sopts.show_runtime = o.filter.include_runtime;
+  sopts.color = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+  std::fprintf(stderr, "goscope: stopped (%s)\n", end_reason.c_str());
+  output::write_trace_summary(stderr, state, format, counters, sopts);
+  if (!o.summary_json.empty()) {
+    const std::string text = output::trace_summary_json(state, format, counters, sopts).dump(2) + "\n";
+    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(o.summary_json.c_str(), "w"), &std::fclose);
+    if (!f || std::fwrite(text.data(), 1, text.size(), f.get()) != text.size())
+      return fail(Error::from_errno("cannot write " + o.summary_json, errno));
+    give_to_invoking_user(o.summary_json);
+  }
   return kExitOk;
 }
 
@@ -136,12 +211,41 @@ int run_trace(const TraceCliOptions& o) {
 void register_trace_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<TraceCliOptions>();
   CLI::App* sub = app.add_subcommand("trace", "Stream goroutine, channel and lock events live, with a summary");
+  sub->footer(
+      "Examples:\n"
+      "  sudo goscope trace -p 1234                      # blocking, wake-ups, goroutines, contention\n"
+      "  sudo goscope trace --all-ops -- ./myprog args   # also every channel op and lock\n"
+      "  sudo goscope trace -p 1234 -k chan --func 'main.*' -d 30s\n"
+      "  sudo goscope trace -p 1234 --json -o events.jsonl --summary-json summary.json\n\n"
+      "The default probes cost in proportion to blocking (park, wake-up, lock slow paths,\n"
+      "goroutine creation and exit, make/close of channels, stop-the-world). --all-ops adds\n"
+      "every channel operation, select and Mutex/RWMutex acquisition: far more costly.\n"
+      "With -p, goroutines that blocked before goscope attached come from a snapshot of\n"
+      "the process's memory. Lost events are counted and reported, never silent.");
   opts->target.add_to(*sub);
   sub->add_option("-d,--duration", opts->duration, "stop after this long (e.g. 10s, 2m)");
   sub->add_flag("--all-ops", opts->all_ops, "also every channel operation, select and lock acquisition (costly)");
   sub->add_flag("--sched", opts->scheduler, "also every goroutine state change (runtime.casgstatus: very costly)");
   sub->add_flag("--locks", opts->lock_holders, "also inlined Mutex/RWMutex fast paths: lock holders");
   sub->add_flag("--json", opts->json, "one JSON object per event (JSON lines)");
+  sub->add_option("-o,--output", opts->output, "write events to this file instead of stdout");
+  sub->add_option("--summary-json", opts->summary_json, "also write the summary as JSON to this file");
+  sub->add_flag("-q,--quiet", opts->quiet, "no event stream: only the summary at the end");
+  sub->add_option("--color", opts->color, "auto (on a terminal), always or never");
+  sub->add_option("--frames", opts->show_frames, "stack frames listed under each event (default: only the site)");
+  sub->add_flag("--addresses", opts->addresses, "code addresses next to sites and frames");
+  sub->add_option("-g,--goid", opts->goids, "only events of these goroutines (also as wakee / parent)")
+      ->allow_extra_args(false);
+  sub->add_option("--object,--chan", opts->filter.objects, "only events on this channel / mutex address (0x...)")
+      ->allow_extra_args(false);
+  sub->add_option("--func", opts->filter.functions, "only events with a frame matching this glob, e.g. 'main.*'")
+      ->allow_extra_args(false);
+  sub->add_option("--pkg", opts->filter.packages, "only events with a frame in this package (path prefix)")
+      ->allow_extra_args(false);
+  sub->add_option("-k,--kind", opts->filter.kinds,
+                  "only these event kinds: park, ready, go-create, chan-send, ... or groups sched, chan, sync, gc")
+      ->allow_extra_args(false);
+  sub->add_flag("--runtime", opts->filter.include_runtime, "also the runtime's own goroutines and frames");
   sub->add_option("--stack-depth", opts->stack_depth, "frames recorded per event (max 64)");
   sub->add_option("--buffer-size", opts->buffer_mb, "BPF ring buffer size in MiB (power of two)");
   sub->callback([opts, &exit_code] { exit_code = run_trace(*opts); });

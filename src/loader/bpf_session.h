@@ -31,6 +31,11 @@ struct SessionOptions {
   uint32_t ringbuf_bytes = GS_RINGBUF_DEFAULT_BYTES;
 };
 
+// Whether runtime hooks go through one uprobe_multi link (Linux 6.6+; detaching
+// N probes then costs one kernel wait instead of N), or one link per probe.
+// GOSCOPE_UPROBE_MULTI=0 forces the per-probe way.
+bool use_uprobe_multi();
+
 class BpfSession {
  public:
   // Opens and loads (verifies) the BPF object with these settings.
@@ -43,11 +48,19 @@ class BpfSession {
   // `binary`, for process `pid` only; `cookie` comes back in each record.
   Expected<void> attach_probe_hit(const std::string& binary, uint64_t file_offset, pid_t pid,
                                   uint64_t cookie);
-  // A runtime hook site (program gs_hook); the cookie is GS_COOKIE(slot, ...) and
-  // the slot must have been configured with set_site_config first.
-  Expected<void> attach_hook(const std::string& binary, uint64_t file_offset, pid_t pid, uint64_t cookie);
+  // Runtime hook sites (program gs_hook): one uprobe per file offset of `binary`, for
+  // process `pid`, each with its cookie GS_COOKIE(slot, ...); the slots must have been
+  // configured with set_site_config first.
+  struct HookSite {
+    uint64_t file_offset;
+    uint64_t cookie;
+  };
+  Expected<void> attach_hooks(const std::string& binary, std::span<const HookSite> sites, pid_t pid);
+  bool uses_uprobe_multi() const { return multi_; }
   Expected<void> set_site_config(uint32_t slot, const gs_site_config& config);
   size_t attached() const { return links_.size(); }
+  // Detaches every probe now (the destructor does it too), overlapping the kernel's waits.
+  void detach_all();
 
   // Starts delivering records to `handler` from poll().
   Expected<void> open_ring(RecordHandler handler);
@@ -83,6 +96,8 @@ class BpfSession {
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   RecordHandler handler_;
+  bool multi_ = false;
+  int multi_link_fd_ = -1;  // the uprobe_multi link, when used
 };
 
 }  // namespace goscope::loader

@@ -26,6 +26,7 @@ ObjectKind kind_of(const std::string& type) {
 EventDecoder::EventDecoder(const sym::GoBinary& binary, const Plan& plan, model::StackTable& stacks)
     : bin_(binary), plan_(plan), offsets_(binary.offsets().offsets), stacks_(stacks) {
   has_stw_reason_ = binary.build_info().version.at_least(1, 21);
+  wait_reasons_ = binary.offsets().wait_reasons;
 }
 
 void EventDecoder::pend(PendingByGoid& map, uint64_t goid, Pending p) {
@@ -176,7 +177,15 @@ void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSin
         if (e.objects.empty() && same_wait) e.objects.push_back(it->second.object);
         sync_wait_.erase(it);
       }
-      if (e.objects.empty() && regs[1]) e.objects.push_back({regs[1], ObjectKind::kOther, 0});
+      if (e.objects.empty() && regs[1]) {
+        // What gopark's lock argument points to, by what the runtime says it waits for.
+        const std::string_view reason =
+            e.wait_reason < wait_reasons_.size() ? std::string_view(wait_reasons_[e.wait_reason]) : "";
+        ObjectKind kind = ObjectKind::kOther;
+        if (reason == "IO wait") kind = ObjectKind::kNetwork;  // the pollDesc's rg/wg word
+        if (reason == "sleep" || reason.starts_with("timer")) kind = ObjectKind::kTimer;
+        e.objects.push_back({regs[1], kind, 0});
+      }
       if (!e.objects.empty()) {
         e.object = e.objects.front().address;
         e.object_kind = e.objects.front().kind;

@@ -70,6 +70,7 @@ class EventDecoder {
   DecoderStats stats_;
   uint64_t bias_ = 0;
   bool has_stw_reason_ = false;
+  std::vector<std::string> wait_reasons_;
 
   // What a goroutine announced it is about to sleep on (semacquire1 / notifyListWait entry),
   // and the announcing function: the announcement names the next park only when that park

@@ -36,12 +36,12 @@ Expected<std::unique_ptr<Tracer>> Tracer::start(pid_t pid, const std::string& ex
   GS_CHECK(t->session_->open_ring([self](std::span<const uint8_t> rec) {
     if (self->sink_) self->decoder_->decode(rec, *self->sink_);
   }));
-  for (const PlannedSite& s : t->plan_.sites) {
-    auto ok = t->session_->attach_hook(exe_path, s.file_offset, pid, s.cookie);
-    if (!ok) {
-      if (!launched && kill(pid, 0) != 0) return make_error("process " + std::to_string(pid) + " exited while goscope attached");
-      return make_error("cannot attach to " + s.function + ": " + ok.error().message);
-    }
+  std::vector<BpfSession::HookSite> sites;
+  for (const PlannedSite& s : t->plan_.sites) sites.push_back({s.file_offset, s.cookie});
+  if (auto ok = t->session_->attach_hooks(exe_path, sites, pid); !ok) {
+    if (!launched && kill(pid, 0) != 0)
+      return make_error("process " + std::to_string(pid) + " exited while goscope attached");
+    return ok.take_error();
   }
   t->attach_ns_ = monotonic_ns() - t0;
 

@@ -1,0 +1,357 @@
+#!/usr/bin/env bash
+# Measures `goscope trace -p PID`: (1) the slowdown of a channel ping-pong and of a
+# contended sync.Mutex counter, untraced / default probe set / --all-ops, side by
+# side with interleaved repetitions, next to a bare uprobe (perf probe, no BPF);
+# (2) the events per second goscope consumes and the events it loses as the
+# offered load grows (--all-ops ping-pong, rate-limited and unlimited, and once
+# with a 64 MiB ring buffer); (3) attach latency and detach time on the ping-pong
+# and on the Go toolchain's compile binary. Writes bench/trace/RESULTS.md and
+# bench/trace/results.json.
+#
+#   sudo bench/trace/run.sh            # full run (about 10 minutes), writes the results
+#   sudo bench/trace/run.sh --smoke    # each mode once, short (about 2 minutes); checks
+#                                      # that it works, writes nothing
+#
+# Env: GO_VERSION (toolchain of scripts/go-toolchains.sh, default 1.24),
+#      REPS (interleaved repetitions of the slowdown runs, default 5), CAP_REPS (of the
+#      capacity runs, default 2), ATTACH_REPS (compile attaches with the default set,
+#      default 3; --all-ops once), DUR (seconds of each timed loop, default 2), RATES
+#      (offered --all-ops events/s of the rate-limited runs, default "10000 20000 40000"),
+#      PAIRS (ping-pong pairs of the unlimited runs, default "1 2 4"), BIG_PAIRS (pairs
+#      of the 64 MiB ring-buffer run, default 2), GOSCOPE_BIN (the goscope to measure,
+#      default build/src/cli/goscope).
+# Needs root: goscope loads BPF and reads the target's memory. Exit 2 when it cannot
+# run, 1 when a check fails.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo"
+
+smoke=0
+for a in "$@"; do
+  case $a in
+    --smoke) smoke=1 ;;
+    -h|--help) sed -n '2,24p' "$here/run.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown argument $a (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "run.sh: needs root (goscope trace loads BPF); run: sudo $0 $*" >&2
+  exit 2
+fi
+
+GO_VERSION=${GO_VERSION:-1.24}
+REPS=${REPS:-5}
+CAP_REPS=${CAP_REPS:-2}
+ATTACH_REPS=${ATTACH_REPS:-3}
+DUR=${DUR:-2}
+RATES=${RATES:-"10000 20000 40000"}
+PAIRS=${PAIRS:-"1 2 4"}
+BIG_PAIRS=${BIG_PAIRS:-2}
+if [[ $smoke -eq 1 ]]; then REPS=1; CAP_REPS=1; ATTACH_REPS=1; DUR=1; fi
+
+goroot=$(scripts/go-toolchains.sh --print 2>/dev/null | awk -v v="$GO_VERSION" '$1 == v { print $2 }')
+if [[ -z $goroot || ! -x $goroot/bin/go ]]; then
+  echo "run.sh: Go $GO_VERSION not found; fetch the matrix with scripts/go-toolchains.sh" >&2
+  exit 2
+fi
+compile_bin=$goroot/pkg/tool/linux_amd64/compile
+[[ -x $compile_bin ]] || { echo "run.sh: $compile_bin not found" >&2; exit 2; }
+
+built=${GOSCOPE_BIN:-$repo/build/src/cli/goscope}  # GOSCOPE_BIN: a goscope built elsewhere
+if [[ ! -x $built ]]; then
+  echo "run.sh: building goscope" >&2
+  [[ -f build/build.ninja ]] || cmake -S . -B build -G Ninja >&2
+  cmake --build build --target goscope >&2
+fi
+
+work=$(mktemp -d /tmp/goscope-bench-trace.XXXXXX)
+# Every run uses one copy of the binary, even if build/ is rebuilt meanwhile.
+cp "$built" "$work/goscope"
+goscope=$work/goscope
+binary_time=$(date -u -r "$built" +%Y-%m-%dT%H:%M:%SZ)
+binary_sha=$(sha256sum "$goscope" | cut -c1-12)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+dirty=$(git status --porcelain -- src bpf CMakeLists.txt 2>/dev/null | wc -l)
+load_start=$(cut -d" " -f1 /proc/loadavg)
+bench_t0=$(date +%s)
+clk_tck=$(getconf CLK_TCK)
+perf_group=gsbench$$
+perf_probe=0
+declare -A kids=()  # processes this script started and has not waited for yet
+cleanup() {
+  exec 3>&- 2>/dev/null || true
+  local p
+  for p in "${!kids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  if [[ $perf_probe -eq 1 ]]; then perf probe -q -d "$perf_group:*" >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "run.sh: building bench/trace/load with Go $GO_VERSION" >&2
+env GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GO111MODULE=off GOROOT="$goroot" \
+  GOCACHE="$work/gocache" "$goroot/bin/go" build -o "$work/load" "$here/load/main.go"
+
+now_ns() { date +%s%N; }
+ms_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
+cpu_ticks() { { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; }  # utime+stime
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+# Waits until file $1 has a line matching $2; fails after $3 seconds or when process $4 is gone.
+wait_for_line() {
+  local file=$1 re=$2 secs=$3 pid=$4 i
+  for ((i = 0; i < secs * 100; i++)); do
+    grep -qE "$re" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { grep -qE "$re" "$file" 2>/dev/null && return 0; return 1; }
+    sleep 0.01
+  done
+  return 1
+}
+
+# Waits for child process $1 for at most $2 seconds, then kills it; sets waited_rc
+# to its exit code. (Not in $(...): only this shell can wait for its children.)
+waited_rc=0
+wait_child() {
+  local pid=$1 secs=$2 i
+  for ((i = 0; i < secs * 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "run.sh: process $pid still running after ${secs}s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  waited_rc=0
+  wait "$pid" 2>/dev/null || waited_rc=$?
+  unset "kids[$pid]"
+}
+
+rows=$work/runs.tsv
+: >"$rows"
+run_no=0
+fail=0
+# One row per run, tab-separated ("-" when not applicable):
+#  section workload mode config rep ops secs ops_per_s events lost probes attach_ms
+#  to_tracing_ms stop_ms gs_cpu_s perf_hits rc
+emit() { local IFS=$'\t'; echo "$*" >>"$rows"; }
+
+# One run of the load program, untraced (mode "untraced"), under goscope (mode
+# "default" or "all-ops", extra goscope args in $GS_EXTRA) or under a bare perf
+# uprobe ("bare-uprobe").   run_load section workload config rep mode load-args...
+run_load() {
+  local section=$1 workload=$2 config=$3 rep=$4 mode=$5; shift 5
+  run_no=$((run_no + 1))
+  local d=$work/run.$run_no  # fresh files: never read a previous run's output
+  mkdir "$d"; mkfifo "$d/fifo"
+  "$work/load" "$@" <"$d/fifo" >"$d/load.out" 2>"$d/load.err" &
+  local lp=$!; kids[$lp]=1
+  exec 3>"$d/fifo"  # the program holds until a line arrives here
+  wait_for_line "$d/load.out" '^ready' 10 "$lp" || die "the load program never got ready: $(cat "$d/load.err")"
+
+  local gp='' t0 to_tracing=- attach=- probes=- c0=0 c1=0 pp=
+  case $mode in
+    default|all-ops)
+      local args=(trace -p "$lp")
+      [[ $mode == all-ops ]] && args+=(--all-ops)
+      # shellcheck disable=SC2206
+      args+=(${GS_EXTRA:-})
+      t0=$(now_ns)
+      "$goscope" "${args[@]}" >/dev/null 2>"$d/gs.err" &
+      gp=$!; kids[$gp]=1
+      wait_for_line "$d/gs.err" "^goscope: tracing PID $lp " 120 "$gp" || {
+        echo "run.sh: goscope ${args[*]} did not start tracing:" >&2; cat "$d/gs.err" >&2; exit 1; }
+      to_tracing=$(ms_since "$t0")
+      probes=$(sed -n "s/^goscope: tracing PID $lp .*: \([0-9]*\) probes in \([0-9.]*\) ms.*/\1/p" "$d/gs.err")
+      attach=$(sed -n "s/^goscope: tracing PID $lp .*: \([0-9]*\) probes in \([0-9.]*\) ms.*/\2/p" "$d/gs.err")
+      c0=$(cpu_ticks "$gp")
+      ;;
+    bare-uprobe)
+      perf stat -x, -e "$perf_group:park" -p "$lp" -o "$d/perf.txt" 2>"$d/perf.err" &
+      pp=$!; kids[$pp]=1
+      sleep 0.5  # perf stat has no ready signal; opening one counter takes milliseconds
+      ;;
+    untraced) ;;
+    *) die "unknown mode $mode" ;;
+  esac
+
+  echo go >&3
+  exec 3>&-
+  wait_child "$lp" $((DUR + 120))
+  local lrc=$waited_rc
+  local t_exit; t_exit=$(now_ns)
+  local ops=- secs=- ops_per_s=- events=- lost=- stop=- cpu=- hits=- rc=0
+  if [[ -n $gp ]]; then
+    c1=$(cpu_ticks "$gp"); c1=${c1:-$c0}
+    wait_child "$gp" 300
+    rc=$waited_rc
+    stop=$(ms_since "$t_exit")
+    cpu=$(awk -v a="$c0" -v b="$c1" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }')
+    local end; end=$(grep -E '^goscope trace summary:|^ *[0-9]+ lost' "$d/gs.err" | tr '\n' ' ' || true)
+    events=$(grep -oE '[0-9]+ events' <<<"$end" | head -n 1 | grep -oE '[0-9]+' || true)
+    lost=$(grep -oE '[0-9]+ lost' <<<"$end" | head -n 1 | grep -oE '[0-9]+' || true)
+    if [[ $rc -ne 0 || -z $events || -z $lost ]]; then
+      echo "run.sh: $section/$config/$mode: goscope exited $rc; its stderr:" >&2; cat "$d/gs.err" >&2
+      fail=1; events=${events:--}; lost=${lost:--}
+    elif [[ $events -eq 0 ]]; then
+      echo "run.sh: $section/$config/$mode: goscope saw no events" >&2; fail=1
+    fi
+  fi
+  if [[ -n $pp ]]; then
+    wait_child "$pp" 30
+    hits=$(awk -F, -v e="$perf_group:park" '$3 == e { print $1 }' "$d/perf.txt")
+    [[ $hits =~ ^[0-9]+$ && $hits -gt 0 ]] || { echo "run.sh: perf stat counted nothing:" >&2; cat "$d/perf.txt" "$d/perf.err" >&2; fail=1; hits=-; }
+  fi
+  local res; res=$(grep '^result ' "$d/load.out" || true)
+  if [[ $lrc -ne 0 || -z $res ]]; then
+    echo "run.sh: $section/$config/$mode: the load program did not finish (exit $lrc): $(cat "$d/load.err")" >&2
+    fail=1
+  else
+    ops=$(sed 's/.* ops=\([0-9]*\).*/\1/' <<<"$res")
+    secs=$(sed 's/.* secs=\([0-9.]*\).*/\1/' <<<"$res")
+    ops_per_s=$(sed 's/.* ops_per_s=\([0-9.]*\).*/\1/' <<<"$res")
+  fi
+  emit "$section" "$workload" "$mode" "$config" "$rep" "$ops" "$secs" "$ops_per_s" "$events" "$lost" \
+    "$probes" "$attach" "$to_tracing" "$stop" "$cpu" "$hits" "$rc"
+  echo "run.sh: $section $config $mode #$rep: ${ops_per_s} ops/s, events ${events}, lost ${lost}, attach ${attach} ms, stop ${stop} ms" >&2
+}
+
+# One attach to the toolchain's compile while it blocks opening its source (a FIFO),
+# then the source goes in and it compiles.   run_compile rep mode
+run_compile() {
+  local rep=$1 mode=$2
+  run_no=$((run_no + 1))
+  local d=$work/run.$run_no
+  mkdir "$d"; mkfifo "$d/src.go"
+  "$compile_bin" -p p -o "$d/p.o" "$d/src.go" >"$d/compile.out" 2>&1 &
+  local cp=$!; kids[$cp]=1
+  local i
+  for ((i = 0; i < 100; i++)); do  # until it blocks in open(2) of the FIFO
+    [[ $(cat "/proc/$cp/wchan" 2>/dev/null) == wait_for_partner ]] && break
+    sleep 0.01
+  done
+  local args=(trace -p "$cp")
+  [[ $mode == all-ops ]] && args+=(--all-ops)
+  local t0; t0=$(now_ns)
+  "$goscope" "${args[@]}" >/dev/null 2>"$d/gs.err" &
+  local gp=$!; kids[$gp]=1
+  wait_for_line "$d/gs.err" "^goscope: tracing PID $cp " 120 "$gp" || {
+    echo "run.sh: goscope ${args[*]} on compile did not start tracing:" >&2; cat "$d/gs.err" >&2; exit 1; }
+  local to_tracing; to_tracing=$(ms_since "$t0")
+  local probes attach
+  probes=$(sed -n "s/^goscope: tracing PID $cp .*: \([0-9]*\) probes in \([0-9.]*\) ms.*/\1/p" "$d/gs.err")
+  attach=$(sed -n "s/^goscope: tracing PID $cp .*: \([0-9]*\) probes in \([0-9.]*\) ms.*/\2/p" "$d/gs.err")
+  printf 'package p\n\nfunc F(c chan int) int { return <-c + 1 }\n' >"$d/src.go"
+  wait_child "$cp" 120
+  local crc=$waited_rc
+  local t_exit; t_exit=$(now_ns)
+  wait_child "$gp" 300
+  local rc=$waited_rc
+  local stop; stop=$(ms_since "$t_exit")
+  local end events lost
+  end=$(grep -E '^goscope trace summary:|^ *[0-9]+ lost' "$d/gs.err" | tr '\n' ' ' || true)
+  events=$(grep -oE '[0-9]+ events' <<<"$end" | head -n 1 | grep -oE '[0-9]+' || true)
+  lost=$(grep -oE '[0-9]+ lost' <<<"$end" | head -n 1 | grep -oE '[0-9]+' || true)
+  if [[ $crc -ne 0 || ! -s $d/p.o ]]; then
+    echo "run.sh: compile under goscope failed (exit $crc): $(cat "$d/compile.out")" >&2; fail=1
+  fi
+  if [[ $rc -ne 0 || -z $events || ${events:-0} -eq 0 ]]; then
+    echo "run.sh: attach/compile/$mode: goscope exited $rc with ${events:-no} events:" >&2; cat "$d/gs.err" >&2; fail=1
+  fi
+  emit attach compile "$mode" "compile" "$rep" - - - "${events:--}" "${lost:--}" "$probes" "$attach" "$to_tracing" "$stop" - - "$rc"
+  echo "run.sh: attach compile $mode #$rep: $probes probes in $attach ms (start to tracing $to_tracing ms), stop $stop ms, events $events" >&2
+}
+
+# Median of the numbers on stdin ("-" ignored).
+median() { { grep -E '^[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---- 1. slowdown: both workloads, every mode, interleaved (the order rotates per rep)
+have_perf=0
+if command -v perf >/dev/null && [[ $smoke -eq 0 ]]; then
+  if perf probe -q -x "$work/load" -a "$perf_group:park=runtime.gopark" >/dev/null 2>"$work/perf-probe.err"; then
+    perf_probe=1; have_perf=1
+  else
+    echo "run.sh: perf probe failed, no bare-uprobe reference: $(cat "$work/perf-probe.err")" >&2
+  fi
+fi
+pp_modes=(untraced default all-ops)
+[[ $have_perf -eq 1 ]] && pp_modes+=(bare-uprobe)
+mx_modes=(untraced default all-ops)
+for rep in $(seq 1 "$REPS"); do
+  for ((k = 0; k < ${#pp_modes[@]}; k++)); do
+    m=${pp_modes[$(((k + rep - 1) % ${#pp_modes[@]}))]}
+    GS_EXTRA='' run_load slowdown pingpong pingpong "$rep" "$m" -mode pingpong -pairs 1 -d "${DUR}s"
+  done
+  for ((k = 0; k < ${#mx_modes[@]}; k++)); do
+    m=${mx_modes[$(((k + rep - 1) % ${#mx_modes[@]}))]}
+    GS_EXTRA='' run_load slowdown mutex mutex "$rep" "$m" -mode mutex -workers 4 -d "${DUR}s"
+  done
+done
+if [[ $perf_probe -eq 1 ]]; then perf probe -q -d "$perf_group:*" >/dev/null 2>&1 || true; perf_probe=0; fi
+
+# --all-ops events per round trip, to turn offered events/s into round trips/s.
+ev_per_rt=$(awk -F'\t' '$1 == "slowdown" && $2 == "pingpong" && $3 == "all-ops" && $6 > 0 && $9 ~ /^[0-9]+$/ { print $9 / $6 }' "$rows" | median)
+[[ $ev_per_rt != nan ]] || die "no --all-ops ping-pong run to calibrate the offered rates"
+echo "run.sh: --all-ops ping-pong: $ev_per_rt events per round trip" >&2
+
+# ---- 2. capacity: --all-ops ping-pong at increasing offered load, interleaved
+cap_configs=()
+if [[ $smoke -eq 1 ]]; then
+  cap_configs=("rate 10000 2 64")
+else
+  for r in $RATES; do cap_configs+=("rate $r 2 8"); done
+  for p in $PAIRS; do cap_configs+=("unlimited 0 $p 8"); done
+  cap_configs+=("unlimited 0 $BIG_PAIRS 64")
+fi
+for rep in $(seq 1 "$CAP_REPS"); do
+  for c in "${cap_configs[@]}"; do
+    read -r kind rate pairs buf <<<"$c"
+    if [[ $kind == rate ]]; then
+      rt=$(awk -v r="$rate" -v e="$ev_per_rt" 'BEGIN { printf "%.0f", r / e }')
+      label="rate=$rate pairs=$pairs buffer=${buf}MiB"
+    else
+      rt=0
+      label="unlimited pairs=$pairs buffer=${buf}MiB"
+    fi
+    extra=
+    [[ $buf -ne 8 ]] && extra="--buffer-size $buf"
+    GS_EXTRA=$extra run_load capacity pingpong "$label" "$rep" all-ops -mode pingpong -pairs "$pairs" -rate "$rt" -d "${DUR}s"
+  done
+done
+
+# ---- 3. attach latency on the biggest Go binary at hand: the toolchain's compile
+# (--all-ops once: detaching its hundreds of probes takes a minute or more)
+for rep in $(seq 1 "$ATTACH_REPS"); do
+  run_compile "$rep" default
+  [[ $smoke -eq 1 || $rep -ne 1 ]] || run_compile "$rep" all-ops
+done
+
+bench_secs=$(($(date +%s) - bench_t0))
+if [[ $smoke -eq 1 ]]; then
+  [[ $fail -eq 0 ]] && echo "run.sh --smoke: ok (${bench_secs}s)" >&2
+  exit "$fail"
+fi
+[[ $fail -eq 0 ]] || exit 1
+
+# Everything about the run, for the results files.
+BENCH_ROWS=$rows BENCH_OUT=$here BENCH_REPS=$REPS BENCH_CAP_REPS=$CAP_REPS BENCH_ATTACH_REPS=$ATTACH_REPS BENCH_DUR=$DUR
+BENCH_EV_PER_RT=$ev_per_rt BENCH_SECS=$bench_secs
+BENCH_NPROC=$(nproc)
+BENCH_CPU=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+BENCH_MEM_KB=$(awk '/^MemTotal/ { print $2 }' /proc/meminfo)
+BENCH_KERNEL=$(uname -r)
+BENCH_GO=$("$goroot/bin/go" version)
+BENCH_COMPILE_BYTES=$(stat -c %s "$compile_bin")
+BENCH_LOAD_BYTES=$(stat -c %s "$work/load")
+BENCH_COMMIT=$commit
+[[ $dirty -eq 0 ]] || BENCH_COMMIT+=" (the work tree had uncommitted changes in src/ or bpf/)"
+BENCH_BINARY_TIME=$binary_time BENCH_BINARY_SHA=$binary_sha
+BENCH_DATE=$(date -u +%Y-%m-%dT%H:%MZ)
+BENCH_LOAD="$load_start $(cut -d" " -f1 /proc/loadavg)"
+BENCH_CMD="sudo bench/trace/run.sh"
+export BENCH_ROWS BENCH_OUT BENCH_REPS BENCH_CAP_REPS BENCH_ATTACH_REPS BENCH_DUR BENCH_EV_PER_RT BENCH_SECS BENCH_NPROC \
+  BENCH_CPU BENCH_MEM_KB BENCH_KERNEL BENCH_GO BENCH_COMPILE_BYTES BENCH_LOAD_BYTES BENCH_COMMIT \
+  BENCH_BINARY_TIME BENCH_BINARY_SHA BENCH_DATE BENCH_LOAD BENCH_CMD
+python3 "$here/write_results.py"
+echo "run.sh: wrote bench/trace/RESULTS.md and bench/trace/results.json (${bench_secs}s)" >&2
