@@ -93,7 +93,7 @@ struct Event {
   uint64_t other_goid = 0;  // kGoCreate: the parent; kReady: the goroutine made runnable
   uint64_t object = 0;      // the object acted on (channel, mutex, ...)
   ObjectKind object_kind = ObjectKind::kNone;
-  uint32_t wait_reason = 0;  // kPark: the runtime's waitReason number (names: Stream::wait_reasons)
+  uint32_t wait_reason = 0;  // kPark: the runtime's waitReason number (names: StreamInfo::wait_reasons)
   int64_t value = 0;         // see EventKind
   int64_t value2 = 0;
   uint64_t pc = 0;        // kGoCreate: the `go` statement (gopc); kChanMake etc.: the call site
