@@ -106,6 +106,11 @@ int run_trace(const TraceCliOptions& o) {
     give_to_invoking_user(o.output);
     out = out_file.get();
   }
+  // A launched program writes to the same stdout: each event line must then go out in
+  // one write(2), or the program's lines land in the middle of ours. A line-buffered
+  // stream whose buffer holds any line does exactly that.
+  static char line_buffer[1 << 20];
+  if (out == stdout && target->launched()) std::setvbuf(out, line_buffer, _IOLBF, sizeof line_buffer);
   const bool color = o.color == "always" || (o.color == "auto" && !o.json && isatty(fileno(out)));
   output::FormatOptions fopts;
   fopts.color = color;

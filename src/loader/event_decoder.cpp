@@ -367,25 +367,31 @@ void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSin
       emit(std::move(e));
       return;
     case Hook::kInlineLock:
-      if (!(word(1) & kZeroFlag)) return;  // not acquired: lockSlow follows and reports it
-      e.kind = EventKind::kMutexLock;
-      e.object = word(0) - offsets_.mutex_state.value_or(0);
+    case Hook::kInlineUnlock: {
+      const bool lock = site.hook == Hook::kInlineLock;
+      const bool zero = word(1) & kZeroFlag;
+      const uint64_t mutex = word(0) - offsets_.mutex_state.value_or(0);
+      if (lock && !zero) return;  // not acquired: lockSlow follows and reports it
+      e.kind = lock ? EventKind::kMutexLock : EventKind::kMutexUnlock;
+      e.object = mutex;
       e.object_kind = ObjectKind::kMutex;
-      emit(std::move(e));
-      return;
-    case Hook::kInlineUnlock:
-      e.kind = EventKind::kMutexUnlock;
-      e.object = word(0) - offsets_.mutex_state.value_or(0);
-      e.object_kind = ObjectKind::kMutex;
-      // ZF clear: the state is not 0 after the XADD (waiters, or the woken / starving bits),
-      // so unlockSlow follows at once: its record is the wake-up half of this release.
-      // ZF set: nothing follows, and remembering the mutex would swallow a later unlockSlow.
-      if (!(word(1) & kZeroFlag)) {
-        inline_unlock_[e.goid] = e.object;
+      // An Unlock with ZF clear leaves the state non-zero (waiters, or the woken / starving
+      // bits): unlockSlow follows at once and its record is the wake-up half of this release.
+      // With ZF set nothing follows, and remembering the mutex would swallow a later unlockSlow.
+      if (!lock && !zero) {
+        inline_unlock_[e.goid] = mutex;
         e.flags |= model::kContended;
+      }
+      if (site.rwmutex_writer) {
+        // The writers' mutex inside RWMutex.Lock / Unlock: the same lock as the RWMutex (at
+        // the same address when `w` comes first). With the RWMutex hooks planned, they report it.
+        if (plan_.count(lock ? Hook::kRWMutexLock : Hook::kRWMutexUnlock)) return;
+        e.object = mutex - offsets_.rwmutex_w.value_or(0);
+        e.object_kind = ObjectKind::kRWMutex;
       }
       emit(std::move(e));
       return;
+    }
     case Hook::kInlineRLock:
     case Hook::kInlineRUnlock:
       e.kind = site.hook == Hook::kInlineRLock ? EventKind::kRLock : EventKind::kRUnlock;

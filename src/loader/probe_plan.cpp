@@ -271,6 +271,8 @@ Expected<Plan> make_plan(const sym::GoBinary& bin, const PlanOptions& opts, uint
       if (inlined.starts_with("internal/sync.")) inlined.erase(0, std::string_view("internal/").size());
       const uint32_t slot = planner.slot(h, GS_SITE_ATOMIC, GS_SITE_READ_ATOMIC, {});
       planner.add(h, GS_SITE_ATOMIC, slot, a.after, inlined + " in " + a.caller, *reg, a.displacement);
+      if (a.caller == "sync.(*RWMutex).Lock" || a.caller == "sync.(*RWMutex).Unlock")
+        plan.sites.back().rwmutex_writer = true;
     }
   }
 

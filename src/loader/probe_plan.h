@@ -66,6 +66,7 @@ struct PlannedSite {
   uint64_t file_offset = 0;      // what the uprobe attaches by
   uint64_t cookie = 0;           // GS_COOKIE(slot, reg, disp, index in Plan::sites)
   std::string function;          // where it is (for messages)
+  bool rwmutex_writer = false;   // an atomic site of the writers' mutex inside RWMutex.Lock / Unlock
 };
 
 struct Plan {

@@ -12,7 +12,8 @@
 //	-concurrency C  (env GOSCOPE_CONCURRENCY, default 4) client goroutines in load mode
 //
 // Endpoints: /hello -> "hello\n"; /count -> increments a mutex-protected counter and
-// returns its value; /sleep?ms=N -> sleeps N ms (bounded to 10 s), returns "slept\n".
+// returns its value; /sleep?ms=N -> sleeps N ms (bounded to 10 s), returns "slept\n";
+// /quit -> "bye\n" and, in serve mode, ends the hold now (a clean shutdown, exit 0).
 //
 // Facts:
 //
@@ -21,7 +22,7 @@
 //	FACT mutex name=counter addr=<%p>
 //	load mode:  FACT load requests=N ok=N errors=0 concurrency=C elapsed_ms=<t> rps=<r>
 //	            FACT counter value=N
-//	serve mode: FACT serving hold_s=<seconds>       (then serves until the hold ends)
+//	serve mode: FACT serving hold_s=<seconds>       (then serves until the hold ends or /quit)
 //	FACT shutdown requests_served=<count of /count requests>
 //	FACT done
 //
@@ -71,6 +72,12 @@ func main() {
 		v := cnt.n
 		cnt.mu.Unlock()
 		fmt.Fprintf(w, "%d\n", v)
+	})
+	quit := make(chan struct{})
+	var quitOnce sync.Once
+	mux.HandleFunc("/quit", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "bye\n")
+		quitOnce.Do(func() { close(quit) })
 	})
 	mux.HandleFunc("/sleep", func(w http.ResponseWriter, r *http.Request) {
 		ms, _ := strconv.Atoi(r.URL.Query().Get("ms"))
@@ -137,7 +144,10 @@ func main() {
 	} else {
 		hold := tp.HoldDuration(30 * time.Second)
 		tp.Fact("serving hold_s=%g", hold.Seconds())
-		time.Sleep(hold)
+		select {
+		case <-time.After(hold):
+		case <-quit:
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
