@@ -777,6 +777,13 @@ TEST(LoaderDecoder, InlinedFastPathsAcquireOnZeroFlag) {
     EXPECT_EQ(e.kind, EventKind::kRLock);
     EXPECT_EQ(e.object, rw);
     EXPECT_EQ(e.object_kind, ObjectKind::kRWMutex);
+    EXPECT_EQ(e.flags & model::kContended, 0);
+    // SF set: readerCount went negative, a writer is pending and this reader will sleep.
+    rl.data = {rw + *t.offsets().rwmutex_reader_count, 0x282};
+    e = run.one(t.site(Hook::kInlineRLock, GS_SITE_ATOMIC), rl);
+    EXPECT_EQ(e.kind, EventKind::kRLock);
+    EXPECT_EQ(e.flags & model::kContended, model::kContended);
+    rl.data = {rw + *t.offsets().rwmutex_reader_count, 0x202};
     e = run.one(t.site(Hook::kInlineRUnlock, GS_SITE_ATOMIC), rl);
     EXPECT_EQ(e.kind, EventKind::kRUnlock);
     EXPECT_EQ(e.object, rw);

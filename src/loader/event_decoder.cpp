@@ -13,6 +13,7 @@ using model::ObjectRef;
 namespace {
 
 constexpr uint64_t kZeroFlag = 1u << 6;  // ZF in eflags
+constexpr uint64_t kSignFlag = 1u << 7;  // SF in eflags
 
 ObjectKind kind_of(const std::string& type) {
   if (type == "sync.Mutex") return ObjectKind::kMutex;
@@ -397,6 +398,9 @@ void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSin
       e.kind = site.hook == Hook::kInlineRLock ? EventKind::kRLock : EventKind::kRUnlock;
       e.object = word(0) - offsets_.rwmutex_reader_count.value_or(0);
       e.object_kind = ObjectKind::kRWMutex;
+      // RLock's XADD leaving readerCount negative (SF set) means a writer is pending:
+      // this reader sleeps on readerSem before it really holds the lock.
+      if (site.hook == Hook::kInlineRLock && (word(1) & kSignFlag)) e.flags |= model::kContended;
       emit(std::move(e));
       return;
     case Hook::kNone:
