@@ -6,8 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <cinttypes>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 
@@ -121,7 +121,8 @@ int run_trace(const TraceCliOptions& o) {
   detect::StateModel state(format.symbols());
   auto filter = output::EventFilter::make(spec, format.symbols(), &state);
   if (!filter) return fail(filter.error());
-  if (t.snapshot()) state.seed(*t.snapshot(), t.load_bias(), t.stacks());
+  if (t.snapshot())
+    state.seed(*t.snapshot(), t.load_bias(), t.stacks());
   else if (!t.snapshot_error().empty())
     std::fprintf(stderr, "goscope: no attach-time snapshot (%s): goroutines blocked before now stay unseen\n",
                  t.snapshot_error().c_str());
@@ -137,9 +138,9 @@ int run_trace(const TraceCliOptions& o) {
     std::fwrite(line.data(), 1, line.size(), out);
     std::fputc('\n', out);
   };
-  std::fprintf(stderr, "goscope: tracing PID %d (%s, %s): %zu probes in %.1f ms; Ctrl-C to stop\n", target->pid(),
-               target->exe_path().c_str(), t.binary().build_info().go_version.c_str(), t.plan().sites.size(),
-               double(t.attach_ns()) / 1e6);
+  std::fprintf(stderr, "goscope: tracing PID %d (%s, %s): %zu probes in %.1f ms; Ctrl-C to stop\n",
+               target->pid(), target->exe_path().c_str(), t.binary().build_info().go_version.c_str(),
+               t.plan().sites.size(), double(t.attach_ns()) / 1e6);
   if (target->launched()) {
     if (auto ok = target->release(); !ok) return fail(ok.error());
   }
@@ -150,10 +151,11 @@ int run_trace(const TraceCliOptions& o) {
   auto report_new_losses = [&] {
     const auto c = t.counters();
     if (c.lost_ringbuf > lost_reported) {
-      std::fprintf(stderr,
-                   "goscope: WARNING: %" PRIu64
-                   " events lost (ring buffer full); a larger --buffer-size or fewer probes (no --all-ops) helps\n",
-                   c.lost_ringbuf - lost_reported);
+      std::fprintf(
+          stderr,
+          "goscope: WARNING: %" PRIu64
+          " events lost (ring buffer full); a larger --buffer-size or fewer probes (no --all-ops) helps\n",
+          c.lost_ringbuf - lost_reported);
       lost_reported = c.lost_ringbuf;
     }
   };
@@ -215,7 +217,8 @@ int run_trace(const TraceCliOptions& o) {
 
 void register_trace_command(CLI::App& app, int& exit_code) {
   auto opts = std::make_shared<TraceCliOptions>();
-  CLI::App* sub = app.add_subcommand("trace", "Stream goroutine, channel and lock events live, with a summary");
+  CLI::App* sub =
+      app.add_subcommand("trace", "Stream goroutine, channel and lock events live, with a summary");
   sub->footer(
       "Examples:\n"
       "  sudo goscope trace -p 1234                      # blocking, wake-ups, goroutines, contention\n"
@@ -229,26 +232,32 @@ void register_trace_command(CLI::App& app, int& exit_code) {
       "the process's memory. Lost events are counted and reported, never silent.");
   opts->target.add_to(*sub);
   sub->add_option("-d,--duration", opts->duration, "stop after this long (e.g. 10s, 2m)");
-  sub->add_flag("--all-ops", opts->all_ops, "also every channel operation, select and lock acquisition (costly)");
-  sub->add_flag("--sched", opts->scheduler, "also every goroutine state change (runtime.casgstatus: very costly)");
+  sub->add_flag("--all-ops", opts->all_ops,
+                "also every channel operation, select and lock acquisition (costly)");
+  sub->add_flag("--sched", opts->scheduler,
+                "also every goroutine state change (runtime.casgstatus: very costly)");
   sub->add_flag("--locks", opts->lock_holders, "also inlined Mutex/RWMutex fast paths: lock holders");
   sub->add_flag("--json", opts->json, "one JSON object per event (JSON lines)");
   sub->add_option("-o,--output", opts->output, "write events to this file instead of stdout");
   sub->add_option("--summary-json", opts->summary_json, "also write the summary as JSON to this file");
   sub->add_flag("-q,--quiet", opts->quiet, "no event stream: only the summary at the end");
   sub->add_option("--color", opts->color, "auto (on a terminal), always or never");
-  sub->add_option("--frames", opts->show_frames, "stack frames listed under each event (default: only the site)");
+  sub->add_option("--frames", opts->show_frames,
+                  "stack frames listed under each event (default: only the site)");
   sub->add_flag("--addresses", opts->addresses, "code addresses next to sites and frames");
   sub->add_option("-g,--goid", opts->goids, "only events of these goroutines (also as wakee / parent)")
       ->allow_extra_args(false);
-  sub->add_option("--object,--chan", opts->filter.objects, "only events on this channel / mutex address (0x...)")
+  sub->add_option("--object,--chan", opts->filter.objects,
+                  "only events on this channel / mutex address (0x...)")
       ->allow_extra_args(false);
-  sub->add_option("--func", opts->filter.functions, "only events with a frame matching this glob, e.g. 'main.*'")
+  sub->add_option("--func", opts->filter.functions,
+                  "only events with a frame matching this glob, e.g. 'main.*'")
       ->allow_extra_args(false);
   sub->add_option("--pkg", opts->filter.packages, "only events with a frame in this package (path prefix)")
       ->allow_extra_args(false);
-  sub->add_option("-k,--kind", opts->filter.kinds,
-                  "only these event kinds: park, ready, go-create, chan-send, ... or groups sched, chan, sync, gc")
+  sub->add_option(
+         "-k,--kind", opts->filter.kinds,
+         "only these event kinds: park, ready, go-create, chan-send, ... or groups sched, chan, sync, gc")
       ->allow_extra_args(false);
   sub->add_flag("--runtime", opts->filter.include_runtime, "also the runtime's own goroutines and frames");
   sub->add_option("--stack-depth", opts->stack_depth, "frames recorded per event (max 64)");

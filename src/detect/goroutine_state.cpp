@@ -40,15 +40,7 @@ ObjectRef semaphore_object(uint64_t semaphore, const SymbolizedStack& stack, con
   std::vector<std::string_view> functions;
   for (const auto& f : stack.frames)
     if (f.known()) functions.push_back(f.function);
-  const auto owner = sym::sync_object_of_semaphore(semaphore, functions, offsets);
-  if (!owner) return {semaphore, ObjectKind::kSemaphore, 0};
-  ObjectRef o{owner->address, ObjectKind::kSemaphore, 0};
-  if (owner->type == "sync.Mutex") o.kind = ObjectKind::kMutex;
-  if (owner->type == "sync.RWMutex") o.kind = ObjectKind::kRWMutex;
-  if (owner->type == "sync.WaitGroup") o.kind = ObjectKind::kWaitGroup;
-  if (owner->role == "read lock") o.flags = model::kReaderRole;
-  if (owner->role == "write lock" || owner->role == "writers' mutex") o.flags = model::kWriterRole;
-  return o;
+  return sym::semaphore_object(semaphore, functions, offsets);
 }
 
 }  // namespace

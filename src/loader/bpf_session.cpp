@@ -6,11 +6,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
-#include <cstdarg>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <mutex>
 #include <thread>
 
@@ -158,10 +158,12 @@ Expected<void> BpfSession::attach_probe_hit(const std::string& binary, uint64_t 
   return attach(skel_->progs.gs_probe_hit, binary, file_offset, pid, cookie);
 }
 
-Expected<void> BpfSession::attach_hooks(const std::string& binary, std::span<const HookSite> sites, pid_t pid) {
+Expected<void> BpfSession::attach_hooks(const std::string& binary, std::span<const HookSite> sites,
+                                        pid_t pid) {
   if (sites.empty()) return {};
   if (!multi_) {
-    for (const HookSite& h : sites) GS_CHECK(attach(skel_->progs.gs_hook, binary, h.file_offset, pid, h.cookie));
+    for (const HookSite& h : sites)
+      GS_CHECK(attach(skel_->progs.gs_hook, binary, h.file_offset, pid, h.cookie));
     return {};
   }
   if (multi_link_fd_ >= 0) return make_error("runtime hooks are already attached (a goscope bug)");
@@ -182,7 +184,8 @@ Expected<void> BpfSession::attach_hooks(const std::string& binary, std::span<con
   if (fd < 0) {
     const int err = errno;
     if (access("/sys/bus/event_source/devices/uprobe", F_OK) != 0)
-      return make_error("this kernel has no uprobes (CONFIG_UPROBES / CONFIG_UPROBE_EVENTS): goscope cannot trace");
+      return make_error(
+          "this kernel has no uprobes (CONFIG_UPROBES / CONFIG_UPROBE_EVENTS): goscope cannot trace");
     return Error::from_errno("cannot attach " + std::to_string(sites.size()) + " uprobes to " + binary +
                                  " (set GOSCOPE_UPROBE_MULTI=0 to attach them one by one)",
                              err);
@@ -199,8 +202,8 @@ Expected<void> BpfSession::set_site_config(uint32_t slot, const gs_site_config& 
   return {};
 }
 
-Expected<void> BpfSession::attach(bpf_program* prog, const std::string& binary, uint64_t file_offset, pid_t pid,
-                                  uint64_t cookie) {
+Expected<void> BpfSession::attach(bpf_program* prog, const std::string& binary, uint64_t file_offset,
+                                  pid_t pid, uint64_t cookie) {
   LIBBPF_OPTS(bpf_uprobe_opts, uopts, .bpf_cookie = cookie, .retprobe = false);
   bpf_link* link =
       bpf_program__attach_uprobe_opts(prog, pid, binary.c_str(), static_cast<size_t>(file_offset), &uopts);
@@ -209,7 +212,8 @@ Expected<void> BpfSession::attach(bpf_program* prog, const std::string& binary, 
     std::snprintf(off, sizeof off, "0x%lx", static_cast<unsigned long>(file_offset));
     const int err = errno;
     if (access("/sys/bus/event_source/devices/uprobe", F_OK) != 0)
-      return make_error("this kernel has no uprobes (CONFIG_UPROBES / CONFIG_UPROBE_EVENTS): goscope cannot trace");
+      return make_error(
+          "this kernel has no uprobes (CONFIG_UPROBES / CONFIG_UPROBE_EVENTS): goscope cannot trace");
     return Error::from_errno("cannot attach a uprobe to " + binary + " at file offset " + off, err);
   }
   links_.emplace_back(link);

@@ -15,13 +15,6 @@ namespace {
 constexpr uint64_t kZeroFlag = 1u << 6;  // ZF in eflags
 constexpr uint64_t kSignFlag = 1u << 7;  // SF in eflags
 
-ObjectKind kind_of(const std::string& type) {
-  if (type == "sync.Mutex") return ObjectKind::kMutex;
-  if (type == "sync.RWMutex") return ObjectKind::kRWMutex;
-  if (type == "sync.WaitGroup") return ObjectKind::kWaitGroup;
-  return ObjectKind::kSemaphore;
-}
-
 }  // namespace
 
 EventDecoder::EventDecoder(const sym::GoBinary& binary, const Plan& plan, model::StackTable& stacks)
@@ -73,19 +66,10 @@ bool EventDecoder::stack_has(model::StackId stack, std::string_view function) {
   return false;
 }
 
-EventDecoder::SyncGuess EventDecoder::sync_object(uint64_t semaphore, model::StackId stack) {
-  SyncGuess g;
-  g.address = semaphore;
+model::ObjectRef EventDecoder::sync_object(uint64_t semaphore, model::StackId stack) {
   const auto& fns = functions_of(stack);
   std::vector<std::string_view> views(fns.begin(), fns.end());
-  auto obj = sym::sync_object_of_semaphore(semaphore, views, offsets_);
-  if (!obj) return g;
-  g.known = true;
-  g.kind = kind_of(obj->type);
-  g.address = obj->address;
-  if (obj->role == "read lock") g.flags = model::kReaderRole;
-  if (obj->role == "write lock" || obj->role == "writers' mutex") g.flags = model::kWriterRole;
-  return g;
+  return sym::semaphore_object(semaphore, views, offsets_);
 }
 
 void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSink& sink) {
@@ -247,7 +231,8 @@ void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSin
         p.stack = e.stack;
         const uint64_t nsends = regs[3];
         for (unsigned i = 0; i < r.ndata; i++)
-          p.objects.push_back({data[i], ObjectKind::kChannel, i >= nsends ? uint16_t(model::kRecvCase) : uint16_t(0)});
+          p.objects.push_back(
+              {data[i], ObjectKind::kChannel, i >= nsends ? uint16_t(model::kRecvCase) : uint16_t(0)});
         pend(select_, e.goid, std::move(p));
         return;
       }
@@ -269,12 +254,12 @@ void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSin
     }
     case Hook::kSemacquire:
     case Hook::kSemrelease: {
-      const SyncGuess g = sync_object(regs[0], e.stack);
+      const model::ObjectRef g = sync_object(regs[0], e.stack);
       e.kind = site.hook == Hook::kSemacquire ? EventKind::kSyncBlock : EventKind::kSyncRelease;
       e.object = g.address;
       e.object_kind = g.kind;
       e.flags |= g.flags;
-      if (site.hook == Hook::kSemacquire) sync_wait_[e.goid] = {{g.address, g.kind, g.flags}, site.function};
+      if (site.hook == Hook::kSemacquire) sync_wait_[e.goid] = {g, site.function};
       emit(std::move(e));
       return;
     }
@@ -297,7 +282,8 @@ void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSin
       Pending p;
       if (!take(pending, e.goid, p)) return;
       // RWMutex.Lock's own writers' mutex is reported by the RWMutex.Lock hook when present.
-      if (site.hook == Hook::kMutexLockSlow && p.kind == ObjectKind::kRWMutex && plan_.count(Hook::kRWMutexLock) > 0)
+      if (site.hook == Hook::kMutexLockSlow && p.kind == ObjectKind::kRWMutex &&
+          plan_.count(Hook::kRWMutexLock) > 0)
         return;
       e.kind = EventKind::kMutexLock;
       e.object = p.object;

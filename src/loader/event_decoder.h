@@ -24,8 +24,8 @@ namespace goscope::loader {
 struct DecoderStats {
   uint64_t records = 0;
   uint64_t events = 0;
-  uint64_t malformed = 0;   // records too short or naming no planned site
-  uint64_t unpaired = 0;    // a RET whose entry was not seen (probes attached mid-call), or the reverse
+  uint64_t malformed = 0;    // records too short or naming no planned site
+  uint64_t unpaired = 0;     // a RET whose entry was not seen (probes attached mid-call), or the reverse
   uint64_t data_faults = 0;  // records where BPF could not read a field
 };
 
@@ -51,13 +51,8 @@ class EventDecoder {
   };
   using PendingByGoid = std::unordered_map<uint64_t, Pending>;
 
-  struct SyncGuess {
-    bool known = false;
-    model::ObjectKind kind = model::ObjectKind::kSemaphore;
-    uint64_t address = 0;
-    uint16_t flags = 0;
-  };
-  SyncGuess sync_object(uint64_t semaphore, model::StackId stack);
+  // The sync object a semaphore belongs to, from the stack that touched it.
+  model::ObjectRef sync_object(uint64_t semaphore, model::StackId stack);
   bool stack_has(model::StackId stack, std::string_view function);
   const std::vector<std::string>& functions_of(model::StackId stack);
   void pend(PendingByGoid& map, uint64_t goid, Pending p);

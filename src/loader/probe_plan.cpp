@@ -10,34 +10,62 @@ namespace goscope::loader {
 
 const char* hook_name(Hook h) {
   switch (h) {
-    case Hook::kNone: return "none";
-    case Hook::kNewproc1: return "newproc1";
-    case Hook::kGoexit1: return "goexit1";
-    case Hook::kGopark: return "gopark";
-    case Hook::kReady: return "ready";
-    case Hook::kMakechan: return "makechan";
-    case Hook::kChansend: return "chansend";
-    case Hook::kChanrecv: return "chanrecv";
-    case Hook::kClosechan: return "closechan";
-    case Hook::kSelectgo: return "selectgo";
-    case Hook::kSemacquire: return "semacquire1";
-    case Hook::kSemrelease: return "semrelease1";
-    case Hook::kMutexLockSlow: return "mutex_lockslow";
-    case Hook::kMutexUnlockSlow: return "mutex_unlockslow";
-    case Hook::kRWMutexLock: return "rwmutex_lock";
-    case Hook::kRWMutexUnlock: return "rwmutex_unlock";
-    case Hook::kWaitGroupWait: return "waitgroup_wait";
-    case Hook::kNotifyListWait: return "notifylist_wait";
-    case Hook::kNotifyOne: return "notifylist_notify_one";
-    case Hook::kNotifyAll: return "notifylist_notify_all";
-    case Hook::kStopTheWorld: return "stop_the_world";
-    case Hook::kStartTheWorld: return "start_the_world";
-    case Hook::kCasgstatus: return "casgstatus";
-    case Hook::kInlineLock: return "inlined Mutex.Lock";
-    case Hook::kInlineUnlock: return "inlined Mutex.Unlock";
-    case Hook::kInlineRLock: return "inlined RWMutex.RLock";
-    case Hook::kInlineRUnlock: return "inlined RWMutex.RUnlock";
-    case Hook::kCount_: break;
+    case Hook::kNone:
+      return "none";
+    case Hook::kNewproc1:
+      return "newproc1";
+    case Hook::kGoexit1:
+      return "goexit1";
+    case Hook::kGopark:
+      return "gopark";
+    case Hook::kReady:
+      return "ready";
+    case Hook::kMakechan:
+      return "makechan";
+    case Hook::kChansend:
+      return "chansend";
+    case Hook::kChanrecv:
+      return "chanrecv";
+    case Hook::kClosechan:
+      return "closechan";
+    case Hook::kSelectgo:
+      return "selectgo";
+    case Hook::kSemacquire:
+      return "semacquire1";
+    case Hook::kSemrelease:
+      return "semrelease1";
+    case Hook::kMutexLockSlow:
+      return "mutex_lockslow";
+    case Hook::kMutexUnlockSlow:
+      return "mutex_unlockslow";
+    case Hook::kRWMutexLock:
+      return "rwmutex_lock";
+    case Hook::kRWMutexUnlock:
+      return "rwmutex_unlock";
+    case Hook::kWaitGroupWait:
+      return "waitgroup_wait";
+    case Hook::kNotifyListWait:
+      return "notifylist_wait";
+    case Hook::kNotifyOne:
+      return "notifylist_notify_one";
+    case Hook::kNotifyAll:
+      return "notifylist_notify_all";
+    case Hook::kStopTheWorld:
+      return "stop_the_world";
+    case Hook::kStartTheWorld:
+      return "start_the_world";
+    case Hook::kCasgstatus:
+      return "casgstatus";
+    case Hook::kInlineLock:
+      return "inlined Mutex.Lock";
+    case Hook::kInlineUnlock:
+      return "inlined Mutex.Unlock";
+    case Hook::kInlineRLock:
+      return "inlined RWMutex.RLock";
+    case Hook::kInlineRUnlock:
+      return "inlined RWMutex.RUnlock";
+    case Hook::kCount_:
+      break;
   }
   return "?";
 }
@@ -155,8 +183,8 @@ Expected<Plan> make_plan(const sym::GoBinary& bin, const PlanOptions& opts, uint
   const std::string go = bin.build_info().go_version;
   auto need = [&](const sym::Offset& v, const char* what) -> Expected<uint32_t> {
     if (!v)
-      return make_error(bin.elf().path() + ": cannot find the offset of " + what + " (no DWARF, and no table for " +
-                        go + ")");
+      return make_error(bin.elf().path() + ": cannot find the offset of " + what +
+                        " (no DWARF, and no table for " + go + ")");
     return *v;
   };
   Plan plan;
@@ -249,8 +277,8 @@ Expected<Plan> make_plan(const sym::GoBinary& bin, const PlanOptions& opts, uint
     // build without inlining (or a caller the compiler did not inline into) executes the
     // atomic in internal/sync's own body.
     const std::vector<std::string> lock_functions = {
-        "sync.(*Mutex).Lock",          "sync.(*Mutex).Unlock",          "sync.(*RWMutex).RLock",
-        "sync.(*RWMutex).RUnlock",     "internal/sync.(*Mutex).Lock",   "internal/sync.(*Mutex).Unlock"};
+        "sync.(*Mutex).Lock",      "sync.(*Mutex).Unlock",        "sync.(*RWMutex).RLock",
+        "sync.(*RWMutex).RUnlock", "internal/sync.(*Mutex).Lock", "internal/sync.(*Mutex).Unlock"};
     for (const auto& a : sym::inlined_atomic_sites(bin, true, lock_functions, /*out_of_line=*/true)) {
       Hook h = Hook::kNone;
       const bool cmpxchg = a.kind == sym::AtomicKind::kLockCmpxchg;
@@ -277,7 +305,8 @@ Expected<Plan> make_plan(const sym::GoBinary& bin, const PlanOptions& opts, uint
   }
 
   if (plan.configs.size() > GS_MAX_SLOTS) return make_error("too many probe site kinds (a goscope bug)");
-  if (plan.sites.empty()) return make_error(bin.elf().path() + ": none of the Go runtime functions goscope hooks is in it");
+  if (plan.sites.empty())
+    return make_error(bin.elf().path() + ": none of the Go runtime functions goscope hooks is in it");
   return plan;
 }
 

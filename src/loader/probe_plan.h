@@ -54,7 +54,7 @@ enum class ProbeSet {
 
 struct PlanOptions {
   ProbeSet set = ProbeSet::kDefault;
-  bool scheduler = false;  // + casgstatus: every goroutine state change (very hot)
+  bool scheduler = false;     // + casgstatus: every goroutine state change (very hot)
   bool lock_holders = false;  // + inlined Mutex/RWMutex fast paths (implied by kAllOps)
 };
 

@@ -30,15 +30,15 @@ struct TraceOptions {
 
 // Everything counted about a session; nothing is lost silently.
 struct TraceCounters {
-  uint64_t records = 0;          // ring-buffer records received
-  uint64_t events = 0;           // typed events produced
-  uint64_t lost_ringbuf = 0;     // dropped in BPF: ring buffer full
-  uint64_t goid_faults = 0;      // records without a readable goroutine id
-  uint64_t data_faults = 0;      // records with a field BPF could not read
-  uint64_t stack_faults = 0;     // frame walks cut by an unreadable frame
-  uint64_t bad_slots = 0;        // probe fired with an unknown site (a goscope bug)
-  uint64_t malformed = 0;        // records the decoder rejected
-  uint64_t unpaired = 0;         // entry/RET pairs seen only in part (attach/detach mid-call)
+  uint64_t records = 0;       // ring-buffer records received
+  uint64_t events = 0;        // typed events produced
+  uint64_t lost_ringbuf = 0;  // dropped in BPF: ring buffer full
+  uint64_t goid_faults = 0;   // records without a readable goroutine id
+  uint64_t data_faults = 0;   // records with a field BPF could not read
+  uint64_t stack_faults = 0;  // frame walks cut by an unreadable frame
+  uint64_t bad_slots = 0;     // probe fired with an unknown site (a goscope bug)
+  uint64_t malformed = 0;     // records the decoder rejected
+  uint64_t unpaired = 0;      // entry/RET pairs seen only in part (attach/detach mid-call)
 };
 
 class Tracer {

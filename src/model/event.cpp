@@ -4,44 +4,76 @@ namespace goscope::model {
 
 const char* event_kind_name(EventKind k) {
   switch (k) {
-    case EventKind::kGoCreate: return "go-create";
-    case EventKind::kGoExit: return "go-exit";
-    case EventKind::kPark: return "park";
-    case EventKind::kReady: return "ready";
-    case EventKind::kStatus: return "status";
-    case EventKind::kChanMake: return "chan-make";
-    case EventKind::kChanSend: return "chan-send";
-    case EventKind::kChanRecv: return "chan-recv";
-    case EventKind::kChanClose: return "chan-close";
-    case EventKind::kSelect: return "select";
-    case EventKind::kSyncBlock: return "sync-block";
-    case EventKind::kSyncRelease: return "sync-release";
-    case EventKind::kMutexLock: return "mutex-lock";
-    case EventKind::kMutexUnlock: return "mutex-unlock";
-    case EventKind::kRLock: return "rlock";
-    case EventKind::kRUnlock: return "runlock";
-    case EventKind::kWaitGroupWait: return "wg-wait";
-    case EventKind::kCondWait: return "cond-wait";
-    case EventKind::kCondSignal: return "cond-signal";
-    case EventKind::kStopTheWorld: return "stw-begin";
-    case EventKind::kStartTheWorld: return "stw-end";
-    case EventKind::kCount_: break;
+    case EventKind::kGoCreate:
+      return "go-create";
+    case EventKind::kGoExit:
+      return "go-exit";
+    case EventKind::kPark:
+      return "park";
+    case EventKind::kReady:
+      return "ready";
+    case EventKind::kStatus:
+      return "status";
+    case EventKind::kChanMake:
+      return "chan-make";
+    case EventKind::kChanSend:
+      return "chan-send";
+    case EventKind::kChanRecv:
+      return "chan-recv";
+    case EventKind::kChanClose:
+      return "chan-close";
+    case EventKind::kSelect:
+      return "select";
+    case EventKind::kSyncBlock:
+      return "sync-block";
+    case EventKind::kSyncRelease:
+      return "sync-release";
+    case EventKind::kMutexLock:
+      return "mutex-lock";
+    case EventKind::kMutexUnlock:
+      return "mutex-unlock";
+    case EventKind::kRLock:
+      return "rlock";
+    case EventKind::kRUnlock:
+      return "runlock";
+    case EventKind::kWaitGroupWait:
+      return "wg-wait";
+    case EventKind::kCondWait:
+      return "cond-wait";
+    case EventKind::kCondSignal:
+      return "cond-signal";
+    case EventKind::kStopTheWorld:
+      return "stw-begin";
+    case EventKind::kStartTheWorld:
+      return "stw-end";
+    case EventKind::kCount_:
+      break;
   }
   return "?";
 }
 
 const char* object_kind_name(ObjectKind k) {
   switch (k) {
-    case ObjectKind::kNone: return "";
-    case ObjectKind::kChannel: return "chan";
-    case ObjectKind::kMutex: return "sync.Mutex";
-    case ObjectKind::kRWMutex: return "sync.RWMutex";
-    case ObjectKind::kWaitGroup: return "sync.WaitGroup";
-    case ObjectKind::kCond: return "sync.Cond";
-    case ObjectKind::kSemaphore: return "semaphore";
-    case ObjectKind::kNetwork: return "netpoll";
-    case ObjectKind::kTimer: return "timer";
-    case ObjectKind::kOther: return "object";
+    case ObjectKind::kNone:
+      return "";
+    case ObjectKind::kChannel:
+      return "chan";
+    case ObjectKind::kMutex:
+      return "sync.Mutex";
+    case ObjectKind::kRWMutex:
+      return "sync.RWMutex";
+    case ObjectKind::kWaitGroup:
+      return "sync.WaitGroup";
+    case ObjectKind::kCond:
+      return "sync.Cond";
+    case ObjectKind::kSemaphore:
+      return "semaphore";
+    case ObjectKind::kNetwork:
+      return "netpoll";
+    case ObjectKind::kTimer:
+      return "timer";
+    case ObjectKind::kOther:
+      return "object";
   }
   return "?";
 }

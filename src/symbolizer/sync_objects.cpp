@@ -30,7 +30,8 @@ std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore,
       // RWMutex.Lock first takes its embedded writers' mutex `w`.
       for (size_t j = i + 1; j < functions.size(); j++) {
         if (is_mutex_lock(functions[j])) continue;
-        if ((functions[j] == "sync.(*RWMutex).Lock" || functions[j] == "sync.(*RWMutex).Unlock") && o.rwmutex_w)
+        if ((functions[j] == "sync.(*RWMutex).Lock" || functions[j] == "sync.(*RWMutex).Unlock") &&
+            o.rwmutex_w)
           return SyncObject{"sync.RWMutex", mutex - *o.rwmutex_w, "writers' mutex"};
         break;
       }
@@ -63,6 +64,19 @@ std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore,
     }
   }
   return std::nullopt;
+}
+
+model::ObjectRef semaphore_object(uint64_t semaphore, std::span<const std::string_view> functions,
+                                  const GoOffsets& offsets) {
+  const auto owner = sync_object_of_semaphore(semaphore, functions, offsets);
+  if (!owner) return {semaphore, model::ObjectKind::kSemaphore, 0};
+  model::ObjectRef o{owner->address, model::ObjectKind::kSemaphore, 0};
+  if (owner->type == "sync.Mutex") o.kind = model::ObjectKind::kMutex;
+  if (owner->type == "sync.RWMutex") o.kind = model::ObjectKind::kRWMutex;
+  if (owner->type == "sync.WaitGroup") o.kind = model::ObjectKind::kWaitGroup;
+  if (owner->role == "read lock") o.flags = model::kReaderRole;
+  if (owner->role == "write lock" || owner->role == "writers' mutex") o.flags = model::kWriterRole;
+  return o;
 }
 
 }  // namespace goscope::sym

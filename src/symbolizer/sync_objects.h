@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "model/event.h"
 #include "symbolizer/go_offsets.h"
 
 namespace goscope::sym {
@@ -25,5 +26,10 @@ struct SyncObject {
 std::optional<SyncObject> sync_object_of_semaphore(uint64_t semaphore,
                                                    std::span<const std::string_view> functions,
                                                    const GoOffsets& offsets);
+
+// The semaphore as goscope's events and state name it: the sync object that contains
+// it (kind, address, kReaderRole / kWriterRole for an RWMutex), or the bare semaphore.
+model::ObjectRef semaphore_object(uint64_t semaphore, std::span<const std::string_view> functions,
+                                  const GoOffsets& offsets);
 
 }  // namespace goscope::sym
