@@ -17,14 +17,15 @@ struct Planned {
 };
 
 constexpr Planned kPlanned[] = {
-    {"record", "Write a trace file", "issue 7 (recording and exports)"},
+    {"record", "Write a trace file", "tracked in issue 7: recording and exports"},
     {"capture", "Record for a while, then write trace, findings, pprof and HTML into a folder",
-     "issue 7 (recording and exports)"},
-    {"top", "Live table of goroutines: state, wait reason, blocked for, top frame", "issue 4 (live capture)"},
-    {"stat", "Hardware and software counters per process, thread and goroutine", "issue 8 (counters)"},
-    {"report", "Findings and summary of a recorded trace", "issue 7 (recording and exports)"},
+     "tracked in issue 7: recording and exports"},
+    {"top", "Live table of goroutines: state, wait reason, blocked for, top frame",
+     "no issue yet; meanwhile `goscope trace -q` ends with the same state as a summary"},
+    {"stat", "Hardware and software counters per process, thread and goroutine", "tracked in issue 8: counters"},
+    {"report", "Findings and summary of a recorded trace", "tracked in issue 7: recording and exports"},
     {"export", "Convert a trace to pprof, Perfetto JSON, folded stacks, JSON lines or HTML",
-     "issue 7 (recording and exports)"},
+     "tracked in issue 7: recording and exports"},
 };
 
 }  // namespace
@@ -33,9 +34,9 @@ void register_planned_commands(CLI::App& app, int& exit_code) {
   for (const Planned& p : kPlanned) {
     CLI::App* sub = app.add_subcommand(p.name, std::string(p.summary) + " [not built yet]");
     sub->allow_extras();
-    sub->footer(std::string("Not built yet: tracked in ") + p.tracked_in + ".");
+    sub->footer(std::string("Not built yet (") + p.tracked_in + ").");
     sub->callback([p, &exit_code] {
-      std::fprintf(stderr, "goscope %s: not built yet in this version (tracked in %s).\n", p.name,
+      std::fprintf(stderr, "goscope %s: not built yet in this version (%s).\n", p.name,
                    p.tracked_in);
       exit_code = kExitCouldNotRun;
     });
