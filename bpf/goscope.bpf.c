@@ -84,6 +84,18 @@ static __always_inline void fill_header(struct gs_event_header *hdr, __u32 type,
 	hdr->goid = goid;
 }
 
+/* The first n integer argument registers of the Go ABI, in order. */
+static __always_inline void save_abi_args(struct pt_regs *ctx, __u64 *out, const int n)
+{
+	const __u64 r[GS_ABI_INT_REGS] = {ctx->rax, ctx->rbx, ctx->rcx, ctx->rdi, ctx->rsi,
+					  ctx->r8,  ctx->r9,  ctx->r10, ctx->r11};
+
+#pragma unroll
+	for (int i = 0; i < GS_ABI_INT_REGS; i++)
+		if (i < n)
+			out[i] = r[i];
+}
+
 SEC("uprobe")
 int gs_probe_hit(struct pt_regs *ctx)
 {
@@ -102,15 +114,7 @@ int gs_probe_hit(struct pt_regs *ctx)
 	ev->g = ctx->r14;
 	ev->ret_addr = 0;
 	bpf_probe_read_user(&ev->ret_addr, sizeof(ev->ret_addr), (void *)ctx->rsp);
-	ev->regs[0] = ctx->rax;
-	ev->regs[1] = ctx->rbx;
-	ev->regs[2] = ctx->rcx;
-	ev->regs[3] = ctx->rdi;
-	ev->regs[4] = ctx->rsi;
-	ev->regs[5] = ctx->r8;
-	ev->regs[6] = ctx->r9;
-	ev->regs[7] = ctx->r10;
-	ev->regs[8] = ctx->r11;
+	save_abi_args(ctx, ev->regs, GS_ABI_INT_REGS);
 	bpf_ringbuf_submit(ev, 0);
 	count(GS_CNT_EVENTS);
 	return 0;
@@ -209,12 +213,7 @@ static __always_inline int hook(struct pt_regs *ctx)
 	ev->site = cfg->site;
 	ev->flags = 0;
 	ev->ip = ctx->rip;
-	ev->regs[0] = ctx->rax;
-	ev->regs[1] = ctx->rbx;
-	ev->regs[2] = ctx->rcx;
-	ev->regs[3] = ctx->rdi;
-	ev->regs[4] = ctx->rsi;
-	ev->regs[5] = ctx->r8;
+	save_abi_args(ctx, ev->regs, GS_HOOK_REGS);
 
 	/* The goroutine: R14's, or, on the system stack (g0 has goid 0), m.curg's. */
 	g = ctx->r14;

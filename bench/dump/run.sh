@@ -16,6 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
+# shellcheck source=../lib.sh
+source "$repo/bench/lib.sh"
 
 smoke=0
 for a in "$@"; do
@@ -26,37 +28,17 @@ for a in "$@"; do
   esac
 done
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "run.sh: needs root (goscope dump reads the target's memory); run: sudo $0 $*" >&2
-  exit 2
-fi
+bench_require_root "goscope dump reads the target's memory" "$@"
 
 GO_VERSION=${GO_VERSION:-1.24}
 REPS=${REPS:-5}
 NS=${NS:-"1000 10000 100000"}
 if [[ $smoke -eq 1 ]]; then REPS=1; NS=1000; fi
 
-goroot=$(scripts/go-toolchains.sh --print 2>/dev/null | awk -v v="$GO_VERSION" '$1 == v { print $2 }')
-if [[ -z $goroot || ! -x $goroot/bin/go ]]; then
-  echo "run.sh: Go $GO_VERSION not found; fetch the matrix with scripts/go-toolchains.sh" >&2
-  exit 2
-fi
-
-built=${GOSCOPE_BIN:-$repo/build/src/cli/goscope}  # GOSCOPE_BIN: a goscope built elsewhere
-if [[ ! -x $built ]]; then
-  echo "run.sh: building goscope" >&2
-  [[ -f build/build.ninja ]] || cmake -S . -B build -G Ninja >&2
-  cmake --build build --target goscope >&2
-fi
+goroot=$(bench_goroot "$GO_VERSION")
 
 work=$(mktemp -d /tmp/goscope-bench-dump.XXXXXX)
-# Every run uses one copy of the binary, even if build/ is rebuilt meanwhile.
-cp "$built" "$work/goscope"
-goscope=$work/goscope
-binary_time=$(date -u -r "$built" +%Y-%m-%dT%H:%M:%SZ)
-binary_sha=$(sha256sum "$goscope" | cut -c1-12)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain -- src bpf CMakeLists.txt 2>/dev/null | wc -l)
+bench_stage_goscope "$work"
 load_start=$(cut -d" " -f1 /proc/loadavg)
 target_pid=
 cleanup() {
@@ -67,11 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "run.sh: building bench/dump/many with Go $GO_VERSION" >&2
-env GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GO111MODULE=off GOROOT="$goroot" \
-  GOCACHE="$work/gocache" "$goroot/bin/go" build -o "$work/many" "$here/many/main.go"
-
-now_ns() { date +%s%N; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+bench_go_build "$goroot" "$work" "$work/many" "$here/many/main.go"
 
 # One goscope dump run: prints "seconds peak_rss_kb read_ms".
 run_goscope() {  # pid out_file [args...]

@@ -27,6 +27,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo"
+# shellcheck source=../lib.sh
+source "$repo/bench/lib.sh"
 
 smoke=0
 for a in "$@"; do
@@ -37,10 +39,7 @@ for a in "$@"; do
   esac
 done
 
-if [[ $(id -u) -ne 0 ]]; then
-  echo "run.sh: needs root (goscope trace loads BPF); run: sudo $0 $*" >&2
-  exit 2
-fi
+bench_require_root "goscope trace loads BPF" "$@"
 
 GO_VERSION=${GO_VERSION:-1.24}
 REPS=${REPS:-5}
@@ -52,29 +51,12 @@ PAIRS=${PAIRS:-"1 2 4"}
 BIG_PAIRS=${BIG_PAIRS:-2}
 if [[ $smoke -eq 1 ]]; then REPS=1; CAP_REPS=1; ATTACH_REPS=1; DUR=1; fi
 
-goroot=$(scripts/go-toolchains.sh --print 2>/dev/null | awk -v v="$GO_VERSION" '$1 == v { print $2 }')
-if [[ -z $goroot || ! -x $goroot/bin/go ]]; then
-  echo "run.sh: Go $GO_VERSION not found; fetch the matrix with scripts/go-toolchains.sh" >&2
-  exit 2
-fi
+goroot=$(bench_goroot "$GO_VERSION")
 compile_bin=$goroot/pkg/tool/linux_amd64/compile
 [[ -x $compile_bin ]] || { echo "run.sh: $compile_bin not found" >&2; exit 2; }
 
-built=${GOSCOPE_BIN:-$repo/build/src/cli/goscope}  # GOSCOPE_BIN: a goscope built elsewhere
-if [[ ! -x $built ]]; then
-  echo "run.sh: building goscope" >&2
-  [[ -f build/build.ninja ]] || cmake -S . -B build -G Ninja >&2
-  cmake --build build --target goscope >&2
-fi
-
 work=$(mktemp -d /tmp/goscope-bench-trace.XXXXXX)
-# Every run uses one copy of the binary, even if build/ is rebuilt meanwhile.
-cp "$built" "$work/goscope"
-goscope=$work/goscope
-binary_time=$(date -u -r "$built" +%Y-%m-%dT%H:%M:%SZ)
-binary_sha=$(sha256sum "$goscope" | cut -c1-12)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git status --porcelain -- src bpf CMakeLists.txt 2>/dev/null | wc -l)
+bench_stage_goscope "$work"
 load_start=$(cut -d" " -f1 /proc/loadavg)
 bench_t0=$(date +%s)
 clk_tck=$(getconf CLK_TCK)
@@ -91,10 +73,8 @@ cleanup() {
 trap cleanup EXIT
 
 echo "run.sh: building bench/trace/load with Go $GO_VERSION" >&2
-env GOTOOLCHAIN=local GOFLAGS= GOPROXY=off GO111MODULE=off GOROOT="$goroot" \
-  GOCACHE="$work/gocache" "$goroot/bin/go" build -o "$work/load" "$here/load/main.go"
+bench_go_build "$goroot" "$work" "$work/load" "$here/load/main.go"
 
-now_ns() { date +%s%N; }
 ms_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 cpu_ticks() { { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; }  # utime+stime
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -264,7 +244,6 @@ run_compile() {
 }
 
 # Median of the numbers on stdin ("-" ignored).
-median() { { grep -E '^[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ---- 1. slowdown: both workloads, every mode, interleaved (the order rotates per rep)
 have_perf=0

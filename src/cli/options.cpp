@@ -7,6 +7,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/clock.h"
+#include "loader/target.h"
+
 namespace goscope::cli {
 
 std::atomic<bool> g_stop_requested{false};
@@ -80,6 +83,14 @@ void install_stop_handlers() {
 int fail(const Error& e) {
   std::fprintf(stderr, "goscope: %s\n", e.message.c_str());
   return kExitCouldNotRun;
+}
+
+std::optional<std::string> stop_reason(loader::Target& target, int64_t start_ns,
+                                       std::optional<std::chrono::nanoseconds> duration) {
+  if (g_stop_requested.load()) return "interrupted";
+  if (duration && monotonic_ns() - start_ns >= duration->count()) return "duration elapsed";
+  if (!target.alive()) return target.launched() ? "target " + target.describe_exit() : "target exited";
+  return std::nullopt;
 }
 
 }  // namespace goscope::cli

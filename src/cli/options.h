@@ -15,6 +15,9 @@
 namespace CLI {
 class App;
 }
+namespace goscope::loader {
+class Target;
+}
 
 namespace goscope::cli {
 
@@ -37,6 +40,12 @@ Expected<std::chrono::nanoseconds> parse_duration(const std::string& text);
 // Set by SIGINT / SIGTERM; installed without SA_RESTART so blocking waits return.
 extern std::atomic<bool> g_stop_requested;
 void install_stop_handlers();
+
+// Why a live command should end now, or nullopt to go on: Ctrl-C or SIGTERM
+// ("interrupted"), `duration` since `start_ns` (CLOCK_MONOTONIC) elapsed, or the
+// target ended (how, for a launched one).
+std::optional<std::string> stop_reason(loader::Target& target, int64_t start_ns,
+                                       std::optional<std::chrono::nanoseconds> duration);
 
 // Exit codes, as gotracer and CI systems expect them.
 inline constexpr int kExitOk = 0;

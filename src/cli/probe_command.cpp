@@ -2,7 +2,6 @@
 // hit with its thread and goroutine id. The lowest-level view goscope has,
 // like `perf probe` or a bpftrace one-liner, and the check that the BPF side
 // works on this kernel and this binary.
-#include <time.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -15,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/clock.h"
 #include "goscope.h"
 #include "loader/bpf_session.h"
 #include "loader/privileges.h"
@@ -39,12 +39,6 @@ struct PlannedProbe {
   uint64_t vaddr = 0;        // ELF virtual address of the probed instruction
   uint64_t file_offset = 0;  // what the uprobe is attached by
 };
-
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
 
 std::string hex(uint64_t v) {
   char buf[24];
@@ -157,7 +151,7 @@ int run_probe(const ProbeOptions& o) {
   }
 
   install_stop_handlers();
-  const uint64_t start_ns = monotonic_ns();
+  const int64_t start_ns = monotonic_ns();
   uint64_t hits = 0;
   uint64_t malformed = 0;
   auto& probes = *plan;
@@ -204,19 +198,14 @@ int run_probe(const ProbeOptions& o) {
     if (auto ok = target->release(); !ok) return fail(ok.error());
   }
 
-  std::string end_reason = "interrupted";
+  std::string end_reason;
   while (true) {
-    if (g_stop_requested.load()) break;
     if (o.max_hits && hits >= o.max_hits) {
       end_reason = "hit count reached";
       break;
     }
-    if (duration && monotonic_ns() - start_ns >= static_cast<uint64_t>(duration->count())) {
-      end_reason = "duration elapsed";
-      break;
-    }
-    if (!target->alive()) {
-      end_reason = target->launched() ? "target " + target->describe_exit() : "target exited";
+    if (auto why = stop_reason(*target, start_ns, duration)) {
+      end_reason = *why;
       break;
     }
     auto n = (*session)->poll(100);

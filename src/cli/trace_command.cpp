@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/clock.h"
 #include "common/invoking_user.h"
 #include "detect/goroutine_state.h"
 #include "loader/privileges.h"
@@ -44,12 +45,6 @@ struct TraceCliOptions {
   uint32_t stack_depth = GS_DEFAULT_FRAMES;
   uint32_t buffer_mb = GS_RINGBUF_DEFAULT_BYTES >> 20;
 };
-
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
 
 // Identity of the program a process runs: after an exec, the probes (attached to
 // the old file) never fire again, so tracing must stop and say so.
@@ -159,15 +154,10 @@ int run_trace(const TraceCliOptions& o) {
       lost_reported = c.lost_ringbuf;
     }
   };
-  std::string end_reason = "interrupted";
+  std::string end_reason;
   while (true) {
-    if (g_stop_requested.load()) break;
-    if (duration && monotonic_ns() - t0 >= duration->count()) {
-      end_reason = "duration elapsed";
-      break;
-    }
-    if (!target->alive()) {
-      end_reason = target->launched() ? "target " + target->describe_exit() : "target exited";
+    if (auto why = stop_reason(*target, t0, duration)) {
+      end_reason = *why;
       break;
     }
     if (auto now = running_program(target->pid()); program && now && *now != *program) {

@@ -35,7 +35,7 @@ std::string_view package_of(std::string_view function) {
 
 bool is_runtime_function(std::string_view function) {
   const std::string_view pkg = package_of(function);
-  if (pkg.size() == function.size()) return true;  // no package: assembly stubs and linker-made code
+  if (pkg.size() == function.size()) return true;  // no package: assembly trampolines and linker-made code
   if (pkg == "runtime" || starts_with(pkg, "runtime/internal/") || starts_with(pkg, "internal/runtime/"))
     return true;
   if (pkg == "sync" || pkg == "sync/atomic" || pkg == "internal/sync") return true;

@@ -3,19 +3,12 @@
 #include <signal.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "loader/snapshot_reader.h"
 
 namespace goscope::loader {
 
-namespace {
-
-int64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Expected<std::unique_ptr<Tracer>> Tracer::start(pid_t pid, const std::string& exe_path, bool launched,
                                                 const TraceOptions& options) {
