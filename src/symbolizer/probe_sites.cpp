@@ -18,6 +18,7 @@ struct Insn {
   bool mem = false;  // has a memory operand
   x86_reg mem_base = X86_REG_INVALID;
   int64_t mem_disp = 0;
+  uint64_t call_target = 0;  // a CALL with an immediate target: where it goes
 };
 
 class Disassembler {
@@ -52,6 +53,8 @@ class Disassembler {
       i.id = insn->id;
       const cs_x86& x = insn->detail->x86;
       i.lock = x.prefix[0] == X86_PREFIX_LOCK;
+      if (i.id == X86_INS_CALL && x.op_count == 1 && x.operands[0].type == X86_OP_IMM)
+        i.call_target = static_cast<uint64_t>(x.operands[0].imm);
       for (uint8_t k = 0; k < x.op_count; k++) {
         if (x.operands[k].type != X86_OP_MEM) continue;
         i.mem = true;
@@ -125,6 +128,17 @@ Expected<FunctionProbeSites> function_probe_sites(const GoBinary& b, std::string
   for (const Insn& in : insns)
     if (in.id == X86_INS_RET) s.returns.push_back(in.addr);
   return s;
+}
+
+std::vector<uint64_t> direct_call_targets(const GoBinary& b, uint64_t entry, uint64_t end) {
+  Disassembler d;
+  if (!d.ok() || end <= entry) return {};
+  std::vector<uint64_t> out;
+  for (const Insn& in : decode_function(d, b, entry, end))
+    if (in.call_target) out.push_back(in.call_target);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::vector<InlinedAtomicSite> inlined_atomic_sites(const GoBinary& b, bool prefer_dwarf,

@@ -38,6 +38,10 @@ struct FunctionProbeSites {
 // Probe sites of one function by exact Go name. Errors: absent from the binary, undecodable.
 Expected<FunctionProbeSites> function_probe_sites(const GoBinary& binary, std::string_view function);
 
+// Targets of the direct CALL instructions in [entry, end) (a function's code), sorted,
+// each once. Empty when the code cannot be read or decoded.
+std::vector<uint64_t> direct_call_targets(const GoBinary& binary, uint64_t entry, uint64_t end);
+
 enum class AtomicKind { kLockCmpxchg, kLockXadd };
 
 struct InlinedAtomicSite {

@@ -1,0 +1,120 @@
+#include "detect/findings.h"
+
+#include <algorithm>
+#include <array>
+
+namespace goscope::detect {
+
+const char* severity_name(Severity s) {
+  switch (s) {
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
+  }
+  return "?";
+}
+
+std::optional<Severity> parse_severity(std::string_view s) {
+  if (s == "info") return Severity::kInfo;
+  if (s == "warning" || s == "warn") return Severity::kWarning;
+  if (s == "error") return Severity::kError;
+  return std::nullopt;
+}
+
+const char* confidence_name(Confidence c) {
+  return c == Confidence::kCertain ? "certain" : "likely";
+}
+
+namespace {
+
+constexpr std::array<RuleInfo, static_cast<size_t>(Rule::kCount_)> kRules = {{
+    {Rule::kMutexDeadlock, "GS101", "mutex-deadlock",
+     "Goroutines wait for mutexes held by each other (AB-BA or a longer cycle)",
+     "Each goroutine of the cycle holds a lock another one waits for. Take the locks in one global "
+     "order everywhere (for example by address or by a rank), or hold only one at a time.",
+     Severity::kError},
+    {Rule::kChannelDeadlock, "GS102", "channel-deadlock",
+     "Goroutines wait on channels that only goroutines of the same stuck set can use",
+     "Every goroutine that could complete the channel operation is itself stuck. Check the order of "
+     "sends and receives, buffer the channel, or use select with the other channel.",
+     Severity::kError},
+    {Rule::kRecursiveRLock, "GS103", "recursive-rlock",
+     "A read lock is requested again while a writer waits for the first one",
+     "sync.RWMutex blocks new readers once a writer waits, so a goroutine that takes RLock twice "
+     "deadlocks with any writer. Do not call functions that take RLock while holding it.",
+     Severity::kError},
+    {Rule::kWaitGroupDeadlock, "GS104", "waitgroup-deadlock", "A WaitGroup wait can never reach zero",
+     "No goroutine that could still call Done (or Add) can reach the WaitGroup. Look for a path that "
+     "returns without Done (use defer wg.Done()), or an Add without a matching goroutine.",
+     Severity::kError},
+    {Rule::kCondDeadlock, "GS105", "cond-deadlock", "A sync.Cond wait nobody can signal",
+     "No goroutine that could call Signal or Broadcast can reach the Cond. Check that every state "
+     "change the waiter depends on signals, and that the signaller did not exit first.",
+     Severity::kError},
+    {Rule::kMixedDeadlock, "GS106", "deadlock",
+     "Goroutines wait for each other through several kinds of objects",
+     "Each goroutine of the set waits for something only another goroutine of the set could do. "
+     "Follow the cycle: the first edge whose order can change breaks it.",
+     Severity::kError},
+    {Rule::kAllAsleep, "GS107", "all-goroutines-asleep",
+     "Every goroutine of the program is blocked on a synchronisation object",
+     "Nothing can run again: no goroutine is running, sleeping, waiting for a timer or for I/O. "
+     "This is the situation in which Go aborts with \"all goroutines are asleep\".",
+     Severity::kError},
+    {Rule::kGoroutineLeak, "GS201", "goroutine-leak",
+     "Goroutines blocked forever on objects no live goroutine can use",
+     "The goroutine waits on an object that nothing else references any more: it and what it holds "
+     "are never freed. Typical causes: a result channel abandoned after a timeout (make it buffered), "
+     "a range over a channel nobody closes (close it when done).",
+     Severity::kError},
+    {Rule::kGoroutineGrowth, "GS202", "goroutine-growth", "The number of goroutines keeps growing",
+     "Goroutines are created faster than they exit over the whole window. Look at the creation site "
+     "with the most live goroutines.",
+     Severity::kWarning},
+    {Rule::kLongBlocking, "GS301", "long-blocking", "Goroutines stay blocked for a long time at one place",
+     "The total or longest blocking time at this site and wait reason is above the threshold.",
+     Severity::kWarning},
+    {Rule::kMutexContention, "GS302", "mutex-contention", "Much time is spent waiting for one lock",
+     "Goroutines waited for this lock longer in total than the threshold. Shorten the critical "
+     "section, shard the data, or use a RWMutex for read-mostly data.",
+     Severity::kWarning},
+    {Rule::kSchedulingLatency, "GS303", "scheduling-latency", "Runnable goroutines wait long before they run",
+     "Goroutines were made runnable but waited longer than the threshold for a CPU: too few "
+     "GOMAXPROCS for the load, CPU throttling, or long non-preemptible work.",
+     Severity::kWarning},
+    {Rule::kStopTheWorld, "GS304", "stop-the-world", "Long stop-the-world pauses",
+     "Stop-the-world pauses longer than the threshold stall every goroutine.", Severity::kWarning},
+}};
+
+constexpr bool rules_in_enum_order() {
+  for (size_t i = 0; i < kRules.size(); ++i)
+    if (static_cast<size_t>(kRules[i].rule) != i) return false;
+  return true;
+}
+static_assert(rules_in_enum_order(), "kRules must list the rules in enum order");
+
+}  // namespace
+
+const RuleInfo& rule_info(Rule r) {
+  return kRules[static_cast<size_t>(r)];
+}
+std::span<const RuleInfo> all_rules() {
+  return kRules;
+}
+
+std::optional<Severity> worst_severity(const std::vector<Finding>& findings) {
+  std::optional<Severity> worst;
+  for (const Finding& f : findings)
+    if (!worst || f.severity > *worst) worst = f.severity;
+  return worst;
+}
+
+int exit_code_for(const std::vector<Finding>& findings, Severity fail_on) {
+  auto w = worst_severity(findings);
+  return w && *w >= fail_on ? 1 : 0;
+}
+
+}  // namespace goscope::detect

@@ -1,0 +1,74 @@
+// What goscope says about its findings (detect::Finding): to a person, as JSON for
+// scripts, and as SARIF 2.1.0 for code scanning (GitHub, IDEs).
+//
+// Text, most severe first, like a Go traceback under a verdict:
+//
+//   error[GS101 mutex-deadlock]: AB-BA deadlock: goroutines 12 and 31
+//     goroutine 12 waits for sync.Mutex 0xc0000a4010 (B), held by goroutine 31
+//     goroutine 31 waits for sync.Mutex 0xc0000a4000 (A), held by goroutine 12
+//
+//   goroutine 12 [sync.Mutex.Lock, 5.2s]:
+//   main.transfer(...)             (...) marks an inlined call, as Go does
+//   	/home/u/app/bank.go:42
+//   holds: sync.Mutex 0xc0000a4000 (A)
+//   created by main.main in goroutine 1
+//   	/home/u/app/main.go:60
+//   ...
+//   where to look: main.transfer at /home/u/app/bank.go:42
+//   help: take the locks in one global order ...
+//
+//   1 finding: 1 error
+//
+// JSON: {"findings":[...], "counts":{"error":n,"warning":n,"info":n}}; each finding
+// carries every field of detect::Finding (addresses as "0x..." strings, objects with
+// their kind's name). Fields are added, never renamed. Names from the binary need not
+// be UTF-8: bad bytes become U+FFFD, so the value always dumps.
+//
+// SARIF: one run, every rule of detect::all_rules() (ruleIndex is the rule's index
+// there), a result per finding with its location, the goroutines' sites as related
+// locations, one thread flow per goroutine (its stack, outermost first) and
+// partialFingerprints {"goscope/v1": key} so CI recognises the same finding again.
+// GitHub code scanning rejects a whole log for one bad location, so every location
+// written has a file (physicalLocation), a region only for a line >= 1, and every
+// result has one (see SarifOptions::unlocated_uri).
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "detect/findings.h"
+
+namespace goscope::output {
+
+struct TextOptions {
+  bool color = false;            // ANSI colors (the caller decides: never when not a terminal)
+  size_t max_stack_frames = 12;  // frames listed per goroutine; 0: all
+  bool verbose = false;          // runtime frames, pcs, object details, metrics, timestamps and keys too
+};
+
+void write_findings_text(std::ostream& out, const std::vector<detect::Finding>& findings,
+                         const TextOptions& options = {});
+
+nlohmann::json findings_json(const std::vector<detect::Finding>& findings);
+
+struct SarifOptions {
+  std::string tool_version;     // tool.driver.version, omitted when empty
+  std::string information_uri;  // tool.driver.informationUri, omitted when empty
+  // The checkout the binary was built from ("/home/u/app"). Files under it are written
+  // relative to it (uriBaseId "SRCROOT"), as code scanning wants; other absolute
+  // paths become file:// URIs.
+  std::optional<std::string> source_root;
+  // What a result with no source file at all (a stop-the-world pause, goroutine growth
+  // seen nowhere in particular) points at: code scanning rejects the whole log when one
+  // result has no physical location. Relative to source_root when given; the CLI may
+  // pass the target binary instead. Such results have properties.unlocated = true.
+  std::string unlocated_uri = "go.mod";
+};
+
+nlohmann::json findings_sarif(const std::vector<detect::Finding>& findings, const SarifOptions& options);
+
+}  // namespace goscope::output
