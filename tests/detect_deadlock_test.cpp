@@ -105,11 +105,13 @@ class Detect : public ::testing::Test {
     return detector->detect(now, opt);
   }
 
-  // bug_abba: a goroutine in lockBoth parked in the Mutex slow path; main asleep.
-  model::StackId abba_lock_stack() {
+  // bug_abba: a goroutine in lockBoth parked in the Mutex slow path of its second Lock
+  // (holding the first), or of its first (holding nothing yet); main asleep.
+  model::StackId abba_lock_stack(bool second = true) {
+    const int line = s->source_line(second ? R"(^\s*second\.Lock\(\))" : R"(^\s*first\.Lock\(\))");
     return s->stack({s->entry("runtime.gopark"), s->in("runtime.semacquire1"),
                      s->in("sync.runtime_SemacquireMutex"), s->in("sync.(*Mutex).lockSlow"),
-                     s->in("main.lockBoth"), s->in("runtime.goexit")});
+                     s->call_at("main.lockBoth", line), s->in("runtime.goexit")});
   }
   model::StackId main_sleep_stack() {
     return s->stack({s->entry("runtime.gopark"), s->in("time.Sleep"), s->in("main.main"),
@@ -225,13 +227,23 @@ TEST_F(Detect, WaitersBehindACycleArePartOfIt) {
   park(1, kT0, main_sleep_stack(), "sleep", {});
   park(7, kT0, abba_lock_stack(), "sync.Mutex.Lock", {{kB, ObjectKind::kMutex, 0}});
   park(8, kT0, abba_lock_stack(), "sync.Mutex.Lock", {{kA, ObjectKind::kMutex, 0}});
-  park(9, kT0, abba_lock_stack(), "sync.Mutex.Lock", {{kA, ObjectKind::kMutex, 0}});
+  park(9, kT0, abba_lock_stack(/*second=*/false), "sync.Mutex.Lock", {{kA, ObjectKind::kMutex, 0}});
   auto f = detect(kT0 + 5 * kS);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].rule, Rule::kMutexDeadlock);
   expect_cycle(f[0], {7, 8});
   ASSERT_EQ(f[0].goroutines.size(), 3u);
   EXPECT_EQ(f[0].goroutines[2].goid, 9u);
+  EXPECT_TRUE(f[0].goroutines[2].holds.empty()) << "blocked in its first Lock: holds nothing";
+}
+
+TEST_F(Detect, BlockedInTheFirstLockHoldsNothing) {
+  open("bug_abba");
+  park(1, kT0, main_sleep_stack(), "sleep", {});
+  park(7, kT0, abba_lock_stack(/*second=*/false), "sync.Mutex.Lock", {{kB, ObjectKind::kMutex, 0}});
+  park(8, kT0, abba_lock_stack(/*second=*/false), "sync.Mutex.Lock", {{kA, ObjectKind::kMutex, 0}});
+  // Nobody is seen holding A or B: whoever does left no trace (no verdict).
+  EXPECT_TRUE(detect(kT0 + 5 * kS).empty());
 }
 
 // --- channels -------------------------------------------------------------
@@ -398,9 +410,10 @@ TEST_F(Detect, RecursiveReadLockWithAPendingWriter) {
     open("bug_rlock_recursive");
     park(1, kT0, main_sleep_stack(), "sleep", {});
     if (traced) lock(6, kT0 - kS, rw, EventKind::kRLock, ObjectKind::kRWMutex);  // its first read lock
-    const auto reader = s->stack({s->entry("runtime.gopark"), s->in("runtime.semacquire1"),
-                                  s->in("sync.runtime_SemacquireRWMutexR"), s->in("main.main.func1"),
-                                  s->in("runtime.goexit")});
+    const auto reader = s->stack(
+        {s->entry("runtime.gopark"), s->in("runtime.semacquire1"), s->in("sync.runtime_SemacquireRWMutexR"),
+         s->call_at("main.main.func1", s->source_line(R"(rw\.RLock\(\) // never returns)")),
+         s->in("runtime.goexit")});
     const auto writer = s->stack({s->entry("runtime.gopark"), s->in("runtime.semacquire1"),
                                   s->in("sync.runtime_SemacquireRWMutex"), s->in("sync.(*RWMutex).Lock"),
                                   s->in("main.main.func2"), s->in("runtime.goexit")});

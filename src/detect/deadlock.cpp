@@ -581,29 +581,39 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
       auto it = objects.find(address);
       return it == objects.end() ? hex(address) : it->second.name;
     };
+    // One sentence per goroutine: what it holds, what it waits for and where, and who could end it.
     std::string msg;
-    if (!cycle.empty()) {
-      for (const WaitEdge& e : cycle) {
-        const GoroutineInfo* g = suspects[e.from].g;
-        msg += "goroutine " + std::to_string(e.from) + " waits for " + name(e.object);
-        if (auto site = site_of(g)) msg += " at " + site->file + ":" + std::to_string(site->line);
-        msg += ", " + e.relation + " goroutine " + std::to_string(e.to) + ".\n";
-      }
-    }
     for (uint64_t goid : order) {
-      if (std::any_of(cycle.begin(), cycle.end(), [&](const WaitEdge& e) { return e.from == goid; }))
-        continue;
       const Suspect& s = suspects[goid];
-      msg += "goroutine " + std::to_string(goid) + " waits for ";
+      std::vector<std::string> held;
+      for (const Edge& e : holds[goid])
+        if (e.relation != "queued behind writer") held.push_back(name(e.object));
+      std::sort(held.begin(), held.end());
+      held.erase(std::unique(held.begin(), held.end()), held.end());
+      if (!msg.empty()) msg += " ";
+      msg += "Goroutine " + std::to_string(goid);
+      if (!held.empty()) {
+        msg += " holds ";
+        for (size_t i = 0; i < held.size(); i++) msg += (i ? ", " : "") + held[i];
+        msg += " and";
+      }
+      msg += " waits for ";
       msg += s.lock.address ? name(s.lock.address) : s.targets.empty() ? "nothing" : name(s.targets.front());
-      if (graph[goid].empty())
+      if (s.kind == WaitKind::kLockRead) msg += " (read lock)";
+      if (auto site = site_of(s.g)) msg += " at " + site->file + ":" + std::to_string(site->line);
+      const auto on_cycle =
+          std::find_if(cycle.begin(), cycle.end(), [&](const WaitEdge& e) { return e.from == goid; });
+      if (on_cycle != cycle.end())
+        msg += ", " + on_cycle->relation + " goroutine " + std::to_string(on_cycle->to);
+      else if (!graph[goid].empty())
+        msg += ", " + graph[goid].front().relation + " goroutine " + std::to_string(graph[goid].front().to);
+      else
         msg += s.kind == WaitKind::kLockWrite || s.kind == WaitKind::kLockRead
                    ? ", and no live goroutine can release it"
                    : ", which no other live goroutine can reach";
-      else
-        msg += ", " + graph[goid].front().relation + " goroutine " + std::to_string(graph[goid].front().to);
-      msg += ".\n";
+      msg += ".";
     }
+    msg += " ";
     msg += "None of them can be woken by a goroutine outside this set";
     if (f.rule == Rule::kAllAsleep) msg += ", and no other goroutine of the program is left";
     msg += ".";
@@ -629,7 +639,6 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
                      std::to_string(order.front()) + " blocks. " + f.suggestion;
     f.key = std::string(rule_info(f.rule).id) + ":" + who;
     for (const auto& o : f.objects) f.key += ":" + hex(o.address);
-    f.metrics["goroutines"] = static_cast<double>(members.size());
     findings.push_back(std::move(f));
   }
 

@@ -39,6 +39,16 @@ LockSites::LockSites(const sym::GoBinary& binary) : binary_(binary) {
     if (auto a = binary.function_address(f)) rlock_entries_.insert(*a);
 }
 
+namespace {
+
+// The line of the physical function itself at `pc` (the call site of what is inlined there).
+int own_line(const sym::Pclntab& tab, uint64_t pc) {
+  const auto frames = tab.frames_at(pc);
+  return frames.empty() ? 0 : frames.back().line;
+}
+
+}  // namespace
+
 const LockSites::Takes& LockSites::takes(size_t idx) const {
   auto [it, inserted] = cache_.try_emplace(idx);
   if (!inserted) return it->second;
@@ -46,16 +56,14 @@ const LockSites::Takes& LockSites::takes(size_t idx) const {
   const sym::Pclntab& tab = binary_.pclntab();
   for (const sym::InlinedRange& r : tab.inlined_ranges(idx)) {
     for (std::string_view callee : r.chain) {
-      if (named(callee, kLockFunctions)) t.lock = true;
-      if (named(callee, kRLockFunctions)) t.rlock = true;
+      if (named(callee, kLockFunctions)) t.lock_lines.push_back(own_line(tab, r.start));
+      if (named(callee, kRLockFunctions)) t.rlock_lines.push_back(own_line(tab, r.start));
     }
   }
-  if (!t.lock || !t.rlock) {
-    for (uint64_t target :
-         sym::direct_call_targets(binary_, tab.function_entry(idx), tab.function_end(idx))) {
-      if (lock_entries_.count(target)) t.lock = true;
-      if (rlock_entries_.count(target)) t.rlock = true;
-    }
+  for (const sym::DirectCall& c :
+       sym::direct_calls(binary_, tab.function_entry(idx), tab.function_end(idx))) {
+    if (lock_entries_.count(c.target)) t.lock_lines.push_back(own_line(tab, c.site));
+    if (rlock_entries_.count(c.target)) t.rlock_lines.push_back(own_line(tab, c.site));
   }
   return t;
 }
@@ -64,7 +72,7 @@ bool LockSites::function_takes(uint64_t vaddr, LockAction action) const {
   auto idx = binary_.pclntab().function_at(vaddr);
   if (!idx) return false;
   const Takes& t = takes(*idx);
-  return action == LockAction::kLock ? t.lock : t.rlock;
+  return !(action == LockAction::kLock ? t.lock_lines : t.rlock_lines).empty();
 }
 
 bool LockSites::stack_takes(std::span<const uint64_t> stack, LockAction action) const {
@@ -75,7 +83,9 @@ bool LockSites::stack_takes(std::span<const uint64_t> stack, LockAction action) 
     auto idx = tab.function_at(pc);
     if (!idx || in_sync_package(tab.function_name(*idx))) continue;
     const Takes& t = takes(*idx);
-    if (action == LockAction::kLock ? t.lock : t.rlock) return true;
+    const int now = own_line(tab, pc);
+    for (int line : action == LockAction::kLock ? t.lock_lines : t.rlock_lines)
+      if (now <= 0 || line <= 0 || line < now) return true;
   }
   return false;
 }

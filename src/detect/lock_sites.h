@@ -11,6 +11,7 @@
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "symbolizer/symbolizer.h"
 
@@ -28,15 +29,18 @@ class LockSites {
 
   // Whether the physical function containing `vaddr` takes such a lock.
   bool function_takes(uint64_t vaddr, LockAction action) const;
-  // Whether any frame of `stack` (ELF vaddrs) is in a function that takes such a lock,
-  // outside the sync package's own code (RWMutex.Lock locks its inner mutex: that is
-  // not a lock of the program's).
+  // Whether a goroutine whose stack is `stack` (ELF vaddrs, innermost first) may hold
+  // such a lock: some frame is in a function that takes one at a source line before the
+  // line the frame is at now (so a goroutine blocked in its first Lock holds nothing
+  // yet). Frames of the sync package itself are skipped (RWMutex.Lock locks its inner
+  // mutex: not a lock of the program's). A lock taken in a loop's later line and kept
+  // across iterations is missed; findings resting on this are "likely".
   bool stack_takes(std::span<const uint64_t> stack, LockAction action) const;
 
  private:
   struct Takes {
-    bool lock = false;
-    bool rlock = false;
+    std::vector<int> lock_lines;   // source lines (of the function itself) that take a write lock
+    std::vector<int> rlock_lines;  // ... a read lock
   };
   const Takes& takes(size_t function_index) const;
 

@@ -130,14 +130,12 @@ Expected<FunctionProbeSites> function_probe_sites(const GoBinary& b, std::string
   return s;
 }
 
-std::vector<uint64_t> direct_call_targets(const GoBinary& b, uint64_t entry, uint64_t end) {
+std::vector<DirectCall> direct_calls(const GoBinary& b, uint64_t entry, uint64_t end) {
   Disassembler d;
   if (!d.ok() || end <= entry) return {};
-  std::vector<uint64_t> out;
+  std::vector<DirectCall> out;
   for (const Insn& in : decode_function(d, b, entry, end))
-    if (in.call_target) out.push_back(in.call_target);
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+    if (in.call_target) out.push_back({in.addr, in.call_target});
   return out;
 }
 

@@ -38,9 +38,13 @@ struct FunctionProbeSites {
 // Probe sites of one function by exact Go name. Errors: absent from the binary, undecodable.
 Expected<FunctionProbeSites> function_probe_sites(const GoBinary& binary, std::string_view function);
 
-// Targets of the direct CALL instructions in [entry, end) (a function's code), sorted,
-// each once. Empty when the code cannot be read or decoded.
-std::vector<uint64_t> direct_call_targets(const GoBinary& binary, uint64_t entry, uint64_t end);
+// The direct CALL instructions in [entry, end) (a function's code), in address order.
+// Empty when the code cannot be read or decoded.
+struct DirectCall {
+  uint64_t site = 0;    // the CALL instruction
+  uint64_t target = 0;  // where it goes
+};
+std::vector<DirectCall> direct_calls(const GoBinary& binary, uint64_t entry, uint64_t end);
 
 enum class AtomicKind { kLockCmpxchg, kLockXadd };
 
