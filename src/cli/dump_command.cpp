@@ -17,12 +17,16 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cli/analysis.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/invoking_user.h"
+#include "detect/goroutine_state.h"
+#include "detect/stack_symbolizer.h"
 #include "loader/privileges.h"
 #include "loader/snapshot_reader.h"
 #include "model/snapshot.h"
+#include "output/findings_report.h"
 #include "output/pprof.h"
 #include "symbolizer/symbolizer.h"
 #include "symbolizer/sync_objects.h"
@@ -38,6 +42,8 @@ struct DumpOptions {
   bool runtime_frames = false;
   std::string group = "auto";  // auto | always | never
   std::string pprof_path;      // also write a goroutine profile here
+  bool no_analysis = false;    // only the goroutines: no deadlock / leak verdict
+  FindingsFlags findings;
 };
 
 // Above this many goroutines, `auto` groups identical stacks.
@@ -311,7 +317,7 @@ nlohmann::json frame_json(const ShownFrame& f) {
 }
 
 void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const sym::ProcessImage& proc,
-                Frames& frames, double elapsed_ms) {
+                Frames& frames, double elapsed_ms, const nlohmann::json* findings) {
   nlohmann::json j;
   j["pid"] = s.pid;
   j["exe"] = proc.exe_name();
@@ -378,7 +384,11 @@ void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
                 x.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     first = false;
   }
-  std::printf("\n]}\n");
+  std::printf("\n]");
+  if (findings)
+    std::printf(",\"analysis\":%s",
+                findings->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+  std::printf("}\n");
 }
 
 // The goroutine profile `go tool pprof` reads (as from /debug/pprof/goroutine):
@@ -432,6 +442,9 @@ bool owned_by_other_user(pid_t pid) {
 
 int run_dump(const DumpOptions& o) {
   if (o.pid <= 0) return fail(make_error("no target: give -p PID of a running Go program"));
+  auto resolved = resolve(o.findings);
+  if (!resolved) return fail(resolved.error());
+  const FindingsConfig& config = *resolved;
   auto proc = sym::ProcessImage::open(o.pid);
   if (!proc) return fail(proc.error());
   if (owned_by_other_user(o.pid))
@@ -448,12 +461,40 @@ int run_dump(const DumpOptions& o) {
                            " (it is exiting, or its memory changed under the read)"));
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
+  // The verdict: the same detector as live tracing, on this one moment (confirmed by a
+  // second look a moment later), with the process's memory to tell who can reach what.
+  std::vector<detect::Finding> findings;
+  std::vector<std::string> notes;
+  if (!o.no_analysis) {
+    model::StackTable stacks;
+    auto symbols = std::make_shared<detect::StackSymbolizer>(**bin, stacks);
+    detect::StateModel state(symbols);
+    state.seed(*snap, proc->load_bias(), stacks);
+    model::StreamInfo info;
+    info.wait_reasons = (*bin)->offsets().wait_reasons;
+    info.stacks = &stacks;
+    Analysis analysis(state, info, **bin, o.pid, proc->load_bias(), config, false);
+    findings = analysis.judge_snapshot(*snap, snap->taken_at_ns);
+    notes = analysis.notes();
+  }
+
   Frames frames(**bin, *proc);
-  if (o.json)
-    print_json(*snap, **bin, *proc, frames, ms);
-  else
+  if (o.json) {
+    nlohmann::json analysis = output::findings_json(findings);
+    analysis["notes"] = notes;
+    print_json(*snap, **bin, *proc, frames, ms, o.no_analysis ? nullptr : &analysis);
+  } else {
     print_text(*snap, **bin, *proc, frames, o);
+    if (!o.no_analysis) {
+      std::fflush(stdout);
+      std::printf("\n");
+      print_findings(stdout, findings, isatty(fileno(stdout)));
+      for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
+    }
+  }
   std::fflush(stdout);
+  if (!config.findings_path.empty() && !o.no_analysis)
+    if (auto ok = write_findings_file(config.findings_path, findings); !ok) return fail(ok.error());
   if (!o.pprof_path.empty()) {
     if (auto ok = write_goroutine_profile(o.pprof_path, *snap, **bin, *proc, frames, o.system); !ok)
       return fail(ok.error());
@@ -462,7 +503,7 @@ int run_dump(const DumpOptions& o) {
   }
   std::fprintf(stderr, "goscope: read %zu goroutines of PID %d in %.1f ms\n", snap->goroutines.size(),
                static_cast<int>(o.pid), ms);
-  return kExitOk;
+  return findings_exit_code(findings, config);
 }
 
 }  // namespace
@@ -482,7 +523,12 @@ void register_dump_command(CLI::App& app, int& exit_code) {
       "stack and creation site, plus the channels each one waits on. Running goroutines\n"
       "have no stack (it would need stopping them). A goroutine that changed while being\n"
       "read is marked. Needs CAP_SYS_PTRACE for another user's process. Works on\n"
-      "stripped binaries too (.gopclntab survives stripping). Exit code 2 on errors.");
+      "stripped binaries too (.gopclntab survives stripping).\n\n"
+      "Then it judges what it saw: goroutines that wait for each other in a cycle\n"
+      "(mutexes, channels, RWMutex read-lock recursion), WaitGroup / Cond waits that can\n"
+      "never end, and goroutines leaked on objects no other goroutine can reach (the\n"
+      "process's stacks, globals and heap are scanned to tell). Exit code 0: nothing\n"
+      "found; 1: a finding at or above --fail-on; 2: could not run.");
   sub->add_option("-p,--pid", opts->pid, "PID of a running Go program")->required();
   sub->add_flag("--json", opts->json, "machine-readable output (every goroutine, runtime ones included)");
   sub->add_flag("--system", opts->system,
@@ -493,6 +539,8 @@ void register_dump_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"auto", "always", "never"}));
   sub->add_option("--pprof", opts->pprof_path,
                   "also write a goroutine profile (gzipped protobuf) for go tool pprof to this file");
+  sub->add_flag("--no-analysis", opts->no_analysis, "only the goroutines: no deadlock / leak verdict");
+  opts->findings.add_to(*sub, /*live=*/false);
   sub->callback([opts, &exit_code] { exit_code = run_dump(*opts); });
 }
 

@@ -22,7 +22,8 @@ constexpr Planned kPlanned[] = {
      "tracked in issue 7: recording and exports"},
     {"top", "Live table of goroutines: state, wait reason, blocked for, top frame",
      "no issue yet; meanwhile `goscope trace -q` ends with the same state as a summary"},
-    {"stat", "Hardware and software counters per process, thread and goroutine", "tracked in issue 8: counters"},
+    {"stat", "Hardware and software counters per process, thread and goroutine",
+     "tracked in issue 8: counters"},
     {"report", "Findings and summary of a recorded trace", "tracked in issue 7: recording and exports"},
     {"export", "Convert a trace to pprof, Perfetto JSON, folded stacks, JSON lines or HTML",
      "tracked in issue 7: recording and exports"},
@@ -36,8 +37,7 @@ void register_planned_commands(CLI::App& app, int& exit_code) {
     sub->allow_extras();
     sub->footer(std::string("Not built yet (") + p.tracked_in + ").");
     sub->callback([p, &exit_code] {
-      std::fprintf(stderr, "goscope %s: not built yet in this version (%s).\n", p.name,
-                   p.tracked_in);
+      std::fprintf(stderr, "goscope %s: not built yet in this version (%s).\n", p.name, p.tracked_in);
       exit_code = kExitCouldNotRun;
     });
   }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "cli/analysis.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/clock.h"
@@ -44,6 +45,7 @@ struct TraceCliOptions {
   std::vector<std::string> goids;
   uint32_t stack_depth = GS_DEFAULT_FRAMES;
   uint32_t buffer_mb = GS_RINGBUF_DEFAULT_BYTES >> 20;
+  FindingsFlags findings;
 };
 
 // Identity of the program a process runs: after an exec, the probes (attached to
@@ -75,8 +77,9 @@ int run_trace(const TraceCliOptions& o) {
     if (g.empty() || *end) return fail(make_error("--goid: not a goroutine id: '" + g + "'"));
     spec.goids.push_back(v);
   }
-  std::vector<loader::Need> needs = {loader::Need::kBpf};
-  if (o.target.pid) needs.push_back(loader::Need::kReadMemory);
+  auto findings_config = resolve(o.findings);
+  if (!findings_config) return fail(findings_config.error());
+  std::vector<loader::Need> needs = {loader::Need::kBpf, loader::Need::kReadMemory};
   if (auto ok = loader::check_privileges(needs); !ok) return fail(ok.error());
 
   auto target =
@@ -122,11 +125,21 @@ int run_trace(const TraceCliOptions& o) {
     std::fprintf(stderr, "goscope: no attach-time snapshot (%s): goroutines blocked before now stay unseen\n",
                  t.snapshot_error().c_str());
 
+  // Deadlocks, leaks and rules: judged live (each deadlock reported once, as soon as it
+  // has lasted --deadlock-after) and at the end. Lock holders are known from events only
+  // when every acquisition was traced: lock probes on, from the program's start.
+  const model::StreamInfo stream = t.stream_info();
+  const bool holders_traced = (o.all_ops || o.lock_holders) && target->launched();
+  Analysis analysis(state, stream, t.binary(), target->pid(), t.load_bias(), *findings_config,
+                    holders_traced);
+  const bool color_stderr = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+
   install_stop_handlers();
   const int64_t t0 = monotonic_ns();
   uint64_t printed = 0;
   auto sink = [&](const model::Event& e) {
     state.apply(e);
+    analysis.apply(e);
     if (o.quiet || !filter->accepts(e)) return;
     printed++;
     const std::string line = o.json ? format.json_text(e, t0) : format.text(e, t0);
@@ -164,9 +177,15 @@ int run_trace(const TraceCliOptions& o) {
       end_reason = "the target exec'd another program";
       break;
     }
-    if (monotonic_ns() >= next_lost_check) {
+    if (const int64_t now = monotonic_ns(); now >= next_lost_check) {
       report_new_losses();
       next_lost_check += 1000000000;
+      auto fresh = analysis.tick(now);
+      if (!fresh.empty()) {
+        std::fflush(out);
+        std::fprintf(stderr, "goscope: found while tracing:\n");
+        print_findings(stderr, fresh, color_stderr);
+      }
     }
     auto n = t.poll(100, sink);
     if (!n) return fail(n.error());
@@ -191,8 +210,15 @@ int run_trace(const TraceCliOptions& o) {
   sopts.end_ns = end_ns;
   sopts.show_runtime = o.filter.include_runtime;
   sopts.color = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+  const bool target_exited = !target->alive();
+  const auto findings = analysis.finish(end_ns, target_exited);
   std::fprintf(stderr, "goscope: stopped (%s)\n", end_reason.c_str());
   output::write_trace_summary(stderr, state, format, counters, sopts);
+  std::fprintf(stderr, "\n");
+  print_findings(stderr, findings, color_stderr);
+  for (const auto& n : analysis.notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
+  if (!findings_config->findings_path.empty())
+    if (auto ok = write_findings_file(findings_config->findings_path, findings); !ok) return fail(ok.error());
   if (!o.summary_json.empty()) {
     const std::string text = output::trace_summary_json(state, format, counters, sopts).dump(2) + "\n";
     std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(o.summary_json.c_str(), "w"), &std::fclose);
@@ -200,7 +226,7 @@ int run_trace(const TraceCliOptions& o) {
       return fail(Error::from_errno("cannot write " + o.summary_json, errno));
     give_to_invoking_user(o.summary_json);
   }
-  return kExitOk;
+  return findings_exit_code(findings, *findings_config);
 }
 
 }  // namespace
@@ -219,7 +245,13 @@ void register_trace_command(CLI::App& app, int& exit_code) {
       "goroutine creation and exit, make/close of channels, stop-the-world). --all-ops adds\n"
       "every channel operation, select and Mutex/RWMutex acquisition: far more costly.\n"
       "With -p, goroutines that blocked before goscope attached come from a snapshot of\n"
-      "the process's memory. Lost events are counted and reported, never silent.");
+      "the process's memory. Lost events are counted and reported, never silent.\n\n"
+      "Deadlocks and leaks are judged while tracing: goroutines blocked longer than\n"
+      "--deadlock-after are checked against lock holders and a scan of the process's\n"
+      "memory (who can still reach the channel / WaitGroup / Cond), and each deadlock is\n"
+      "reported once, as soon as it is found. At the end come the findings of the rules\n"
+      "(long blocking, contention, scheduling latency, goroutine growth, GC pauses).\n"
+      "Exit code 0: nothing at or above --fail-on; 1: findings; 2: could not run.");
   opts->target.add_to(*sub);
   sub->add_option("-d,--duration", opts->duration, "stop after this long (e.g. 10s, 2m)");
   sub->add_flag("--all-ops", opts->all_ops,
@@ -252,6 +284,7 @@ void register_trace_command(CLI::App& app, int& exit_code) {
   sub->add_flag("--runtime", opts->filter.include_runtime, "also the runtime's own goroutines and frames");
   sub->add_option("--stack-depth", opts->stack_depth, "frames recorded per event (max 64)");
   sub->add_option("--buffer-size", opts->buffer_mb, "BPF ring buffer size in MiB (power of two)");
+  opts->findings.add_to(*sub, /*live=*/true);
   sub->callback([opts, &exit_code] { exit_code = run_trace(*opts); });
 }
 

@@ -608,7 +608,8 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
       else if (!graph[goid].empty())
         msg += ", " + graph[goid].front().relation + " goroutine " + std::to_string(graph[goid].front().to);
       else
-        msg += s.kind == WaitKind::kLockWrite || s.kind == WaitKind::kLockRead
+        msg += f.rule == Rule::kAllAsleep ? ""
+               : s.kind == WaitKind::kLockWrite || s.kind == WaitKind::kLockRead
                    ? ", and no live goroutine can release it"
                    : ", which no other live goroutine can reach";
       msg += ".";

@@ -279,6 +279,7 @@ Expected<model::ProcessSnapshot> read_snapshot(const sym::GoBinary& binary, cons
   snap.goroutines.reserve(gptrs.size());
   kept.reserve(gptrs.size());
   for (size_t i = 0; i < gptrs.size(); i++) {
+    if (gptrs[i] != 0) snap.g_addresses.push_back(gptrs[i]);
     if (!greqs[i].ok || gptrs[i] == 0) {
       snap.unreadable_gs++;
       continue;
@@ -297,6 +298,11 @@ Expected<model::ProcessSnapshot> read_snapshot(const sym::GoBinary& binary, cons
     s.g_address = gptrs[i];
     s.status = status;
     s.scan_bit = (f.raw_status & model::kGScanBit) != 0;
+    s.stack_lo = load<uint64_t>(g, *o.g_stack_lo);
+    s.stack_hi = load<uint64_t>(g, *o.g_stack_hi);
+    s.sched_sp = f.sched_sp;
+    s.sched_pc = f.sched_pc;
+    s.sched_bp = f.sched_bp;
     if (o.g_waitreason && status == static_cast<uint32_t>(model::GStatus::kWaiting)) {
       s.wait_reason = load<uint8_t>(g, *o.g_waitreason);
       if (s.wait_reason < reasons.size()) s.wait_reason_name = reasons[s.wait_reason];

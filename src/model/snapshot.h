@@ -83,6 +83,10 @@ struct GoroutineSnapshot {
   std::vector<uint64_t> stack;  // PCs, innermost first; [0] is the saved PC, the rest return addresses
   StackState stack_state = StackState::kComplete;
   bool from_syscall = false;  // in a system call: the stack is where it entered it
+  // Its stack, [stack_lo, stack_hi), and the registers the scheduler saved when it last
+  // switched away (stale while it runs).
+  uint64_t stack_lo = 0, stack_hi = 0;
+  uint64_t sched_sp = 0, sched_pc = 0, sched_bp = 0;
   // The goroutine changed while being read (status, id or saved registers differ
   // between two reads): what is shown may mix two moments.
   bool inconsistent = false;
@@ -96,6 +100,7 @@ struct ProcessSnapshot {
   uint64_t dead_skipped = 0;
   uint64_t unreadable_gs = 0;                 // g pointers whose struct could not be read
   std::vector<GoroutineSnapshot> goroutines;  // live ones, in allgs order
+  std::vector<uint64_t> g_addresses;          // every runtime.g in allgs, dead ones included
 };
 
 }  // namespace goscope::model

@@ -189,6 +189,24 @@ std::optional<ElfSymbol> ElfFile::find_symbol(std::string_view name) const {
   return scan_symtab(elf_, name, false);
 }
 
+std::vector<ElfSymbol> ElfFile::object_symbols() const {
+  std::vector<ElfSymbol> out;
+  for (Elf_Scn* scn = elf_nextscn(elf_, nullptr); scn; scn = elf_nextscn(elf_, scn)) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || sh.sh_entsize == 0) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data) continue;
+    const size_t count = sh.sh_size / sh.sh_entsize;
+    for (size_t i = 0; i < count; i++) {
+      GElf_Sym s;
+      if (!gelf_getsym(data, static_cast<int>(i), &s) || GELF_ST_TYPE(s.st_info) != STT_OBJECT) continue;
+      const char* n = elf_strptr(elf_, sh.sh_link, s.st_name);
+      if (n) out.push_back({n, s.st_value, s.st_size});
+    }
+  }
+  return out;
+}
+
 Expected<uint64_t> ElfFile::vaddr_to_file_offset(uint64_t vaddr) const {
   for (const auto& seg : segments_) {
     if (vaddr >= seg.vaddr && vaddr < seg.vaddr + seg.filesz) return vaddr - seg.vaddr + seg.offset;

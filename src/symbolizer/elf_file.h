@@ -60,6 +60,8 @@ class ElfFile {
   std::optional<ElfSymbol> find_function(std::string_view name) const;
   // Any .symtab symbol (function or object) by exact name.
   std::optional<ElfSymbol> find_symbol(std::string_view name) const;
+  // Every data object symbol (STT_OBJECT) of .symtab, in file order; empty when stripped.
+  std::vector<ElfSymbol> object_symbols() const;
 
   // File offset of an ELF virtual address inside a loadable segment.
   Expected<uint64_t> vaddr_to_file_offset(uint64_t vaddr) const;

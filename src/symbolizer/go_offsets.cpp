@@ -21,6 +21,8 @@ const std::vector<OffsetField>& offset_fields() {
       {"g.waitsince", &GoOffsets::g_waitsince, {{"runtime.g", "waitsince"}}},
       {"g.stack.lo", &GoOffsets::g_stack_lo, {{"runtime.g", "stack.lo"}}},
       {"g.stack.hi", &GoOffsets::g_stack_hi, {{"runtime.g", "stack.hi"}}},
+      {"g.sched.ctxt", &GoOffsets::g_sched_ctxt, {{"runtime.g", "sched.ctxt"}}},
+      {"g._defer", &GoOffsets::g_defer, {{"runtime.g", "_defer"}}},
       {"m.curg", &GoOffsets::m_curg, {{"runtime.m", "curg"}}},
       {"m.procid", &GoOffsets::m_procid, {{"runtime.m", "procid"}}},
       {"hchan.qcount", &GoOffsets::hchan_qcount, {{"runtime.hchan", "qcount"}}},
@@ -74,6 +76,15 @@ const std::vector<OffsetField>& offset_fields() {
       {"notifyList.tail",
        &GoOffsets::notifylist_tail,
        {{"runtime.notifyList", "tail"}, {"sync.notifyList", "tail"}}},
+      {"mheap.arenas", &GoOffsets::mheap_arenas, {{"runtime.mheap", "arenas"}}},
+      {"heapArena.spans", &GoOffsets::heaparena_spans, {{"runtime.heapArena", "spans"}}},
+      {"mspan.startAddr", &GoOffsets::mspan_start_addr, {{"runtime.mspan", "startAddr"}}},
+      {"mspan.npages", &GoOffsets::mspan_npages, {{"runtime.mspan", "npages"}}},
+      {"mspan.spanclass", &GoOffsets::mspan_spanclass, {{"runtime.mspan", "spanclass"}}},
+      {"mspan.state", &GoOffsets::mspan_state, {{"runtime.mspan", "state"}}},
+      {"mspan.elemsize", &GoOffsets::mspan_elemsize, {{"runtime.mspan", "elemsize"}}},
+      {"mspan.limit", &GoOffsets::mspan_limit, {{"runtime.mspan", "limit"}}},
+      {"p.timers", &GoOffsets::p_timers, {{"runtime.p", "timers.heap"}, {"runtime.p", "timers"}}},
   };
   return fields;
 }

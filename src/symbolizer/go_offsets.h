@@ -22,7 +22,7 @@ using Offset = std::optional<uint32_t>;
 struct GoOffsets {
   // runtime.g
   Offset g_goid, g_atomicstatus, g_waitreason, g_waiting, g_m, g_sched, g_sched_sp, g_sched_pc, g_sched_bp,
-      g_gopc, g_startpc, g_parent_goid, g_waitsince, g_stack_lo, g_stack_hi;
+      g_gopc, g_startpc, g_parent_goid, g_waitsince, g_stack_lo, g_stack_hi, g_sched_ctxt, g_defer;
   // runtime.m
   Offset m_curg, m_procid;
   // runtime.hchan
@@ -40,6 +40,12 @@ struct GoOffsets {
   Offset waitgroup_state, waitgroup_sema;
   // sync.Cond and runtime.notifyList
   Offset cond_l, cond_notify, notifylist_wait, notifylist_notify, notifylist_head, notifylist_tail;
+
+  // The heap's span table (runtime/mheap.go): which object an address is in.
+  Offset mheap_arenas, heaparena_spans, mspan_start_addr, mspan_npages, mspan_spanclass, mspan_state,
+      mspan_elemsize, mspan_limit;
+  // runtime.p: its timer heap (a slice: []*timer before Go 1.23, timers.heap []timerWhen after)
+  Offset p_timers;
 
   bool operator==(const GoOffsets&) const = default;
 };

@@ -27,6 +27,8 @@ constexpr OffsetsTableEntry k1_19_offsets[] = {
     {"g.waitsince", 168},
     {"g.stack.lo", 0},
     {"g.stack.hi", 8},
+    {"g.sched.ctxt", 80},
+    {"g._defer", 40},
     {"m.curg", 192},
     {"m.procid", 72},
     {"hchan.qcount", 0},
@@ -64,6 +66,15 @@ constexpr OffsetsTableEntry k1_19_offsets[] = {
     {"notifyList.notify", 4},
     {"notifyList.head", 16},
     {"notifyList.tail", 24},
+    {"mheap.arenas", 65936},
+    {"heapArena.spans", 2097152},
+    {"mspan.startAddr", 24},
+    {"mspan.npages", 32},
+    {"mspan.spanclass", 98},
+    {"mspan.state", 99},
+    {"mspan.elemsize", 104},
+    {"mspan.limit", 112},
+    {"p.timers", 8840},
 };
 
 constexpr std::string_view k1_19_wait_reasons[] = {
@@ -112,6 +123,8 @@ constexpr OffsetsTableEntry k1_21_offsets[] = {
     {"g.waitsince", 168},
     {"g.stack.lo", 0},
     {"g.stack.hi", 8},
+    {"g.sched.ctxt", 80},
+    {"g._defer", 40},
     {"m.curg", 192},
     {"m.procid", 72},
     {"hchan.qcount", 0},
@@ -149,6 +162,15 @@ constexpr OffsetsTableEntry k1_21_offsets[] = {
     {"notifyList.notify", 4},
     {"notifyList.head", 16},
     {"notifyList.tail", 24},
+    {"mheap.arenas", 65944},
+    {"heapArena.spans", 1064960},
+    {"mspan.startAddr", 24},
+    {"mspan.npages", 32},
+    {"mspan.spanclass", 106},
+    {"mspan.state", 107},
+    {"mspan.elemsize", 112},
+    {"mspan.limit", 120},
+    {"p.timers", 8840},
 };
 
 constexpr std::string_view k1_21_wait_reasons[] = {
@@ -202,6 +224,8 @@ constexpr OffsetsTableEntry k1_22_offsets[] = {
     {"g.waitsince", 168},
     {"g.stack.lo", 0},
     {"g.stack.hi", 8},
+    {"g.sched.ctxt", 80},
+    {"g._defer", 40},
     {"m.curg", 192},
     {"m.procid", 72},
     {"hchan.qcount", 0},
@@ -239,6 +263,15 @@ constexpr OffsetsTableEntry k1_22_offsets[] = {
     {"notifyList.notify", 4},
     {"notifyList.head", 16},
     {"notifyList.tail", 24},
+    {"mheap.arenas", 66008},
+    {"heapArena.spans", 0},
+    {"mspan.startAddr", 24},
+    {"mspan.npages", 32},
+    {"mspan.spanclass", 98},
+    {"mspan.state", 99},
+    {"mspan.elemsize", 104},
+    {"mspan.limit", 112},
+    {"p.timers", 8872},
 };
 
 constexpr std::string_view k1_22_wait_reasons[] = {
@@ -297,6 +330,8 @@ constexpr OffsetsTableEntry k1_23_offsets[] = {
     {"g.waitsince", 176},
     {"g.stack.lo", 0},
     {"g.stack.hi", 8},
+    {"g.sched.ctxt", 80},
+    {"g._defer", 40},
     {"m.curg", 192},
     {"m.procid", 72},
     {"hchan.qcount", 0},
@@ -334,6 +369,15 @@ constexpr OffsetsTableEntry k1_23_offsets[] = {
     {"notifyList.notify", 4},
     {"notifyList.head", 16},
     {"notifyList.tail", 24},
+    {"mheap.arenas", 66008},
+    {"heapArena.spans", 0},
+    {"mspan.startAddr", 24},
+    {"mspan.npages", 32},
+    {"mspan.spanclass", 98},
+    {"mspan.state", 99},
+    {"mspan.elemsize", 104},
+    {"mspan.limit", 112},
+    {"p.timers", 8848},
 };
 
 constexpr std::string_view k1_23_wait_reasons[] = {
@@ -393,6 +437,8 @@ constexpr OffsetsTableEntry k1_24_offsets[] = {
     {"g.waitsince", 176},
     {"g.stack.lo", 0},
     {"g.stack.hi", 8},
+    {"g.sched.ctxt", 80},
+    {"g._defer", 40},
     {"m.curg", 192},
     {"m.procid", 72},
     {"hchan.qcount", 0},
@@ -430,6 +476,15 @@ constexpr OffsetsTableEntry k1_24_offsets[] = {
     {"notifyList.notify", 4},
     {"notifyList.head", 16},
     {"notifyList.tail", 24},
+    {"mheap.arenas", 66008},
+    {"heapArena.spans", 0},
+    {"mspan.startAddr", 24},
+    {"mspan.npages", 32},
+    {"mspan.spanclass", 98},
+    {"mspan.state", 99},
+    {"mspan.elemsize", 104},
+    {"mspan.limit", 112},
+    {"p.timers", 8848},
 };
 
 constexpr std::string_view k1_24_wait_reasons[] = {
@@ -495,6 +550,8 @@ constexpr OffsetsTableEntry k1_26_offsets[] = {
     {"g.waitsince", 168},
     {"g.stack.lo", 0},
     {"g.stack.hi", 8},
+    {"g.sched.ctxt", 80},
+    {"g._defer", 40},
     {"m.curg", 184},
     {"m.procid", 64},
     {"hchan.qcount", 0},
@@ -532,6 +589,15 @@ constexpr OffsetsTableEntry k1_26_offsets[] = {
     {"notifyList.notify", 4},
     {"notifyList.head", 16},
     {"notifyList.tail", 24},
+    {"mheap.arenas", 66008},
+    {"heapArena.spans", 0},
+    {"mspan.startAddr", 24},
+    {"mspan.npages", 32},
+    {"mspan.spanclass", 98},
+    {"mspan.state", 99},
+    {"mspan.elemsize", 104},
+    {"mspan.limit", 112},
+    {"p.timers", 13680},
 };
 
 constexpr std::string_view k1_26_wait_reasons[] = {

@@ -206,11 +206,11 @@ namespace {
 // (runtime/runtime2.go of each release): 1.16 has an 8-byte entry pointer
 // first, 1.18 a 4-byte entry offset, 1.20 adds startLine before nfuncdata.
 struct FuncLayout {
-  uint32_t size, name_off, pcfile, pcln, npcdata, cu_offset, nfuncdata;
+  uint32_t size, name_off, pcfile, pcln, npcdata, cu_offset, nfuncdata, args, pcsp, flag;
 };
-constexpr FuncLayout kGo116Func{44, 8, 24, 28, 32, 36, 43};
-constexpr FuncLayout kGo118Func{40, 4, 20, 24, 28, 32, 39};
-constexpr FuncLayout kGo120Func{44, 4, 20, 24, 28, 32, 43};
+constexpr FuncLayout kGo116Func{44, 8, 24, 28, 32, 36, 43, 12, 20, 41};
+constexpr FuncLayout kGo118Func{40, 4, 20, 24, 28, 32, 39, 8, 16, 37};
+constexpr FuncLayout kGo120Func{44, 4, 20, 24, 28, 32, 43, 8, 16, 41};
 
 }  // namespace
 
@@ -228,6 +228,9 @@ std::optional<Pclntab::FuncRecord> Pclntab::record(size_t idx) const {
   f.pcln = u32(at + l.pcln);
   f.npcdata = u32(at + l.npcdata);
   f.cu_offset = u32(at + l.cu_offset);
+  f.args = static_cast<int32_t>(u32(at + l.args));
+  f.pcsp = u32(at + l.pcsp);
+  f.flag = data_[at + l.flag];
   f.nfuncdata = data_[at + l.nfuncdata];
   f.pcdata_at = at + l.size;
   return f;
@@ -297,20 +300,92 @@ uint32_t Pclntab::pcdata_off(const FuncRecord& f, uint32_t table) const {
   return u32(f.pcdata_at + 4 * table);
 }
 
-std::optional<uint64_t> Pclntab::inline_tree(const FuncRecord& f) const {
-  if (kFuncdataInlTree >= f.nfuncdata) return std::nullopt;
+std::optional<uint64_t> Pclntab::funcdata(const FuncRecord& f, uint32_t index) const {
+  if (index >= f.nfuncdata) return std::nullopt;
   const uint64_t fd_at = f.pcdata_at + 4ull * f.npcdata;
   if (format_ == PclntabFormat::kGo116) {
     uint64_t vaddr = vaddr_ + fd_at;
     vaddr = (vaddr + 7) & ~uint64_t{7};
-    auto p = elf_->read_pointer(vaddr + 8 * kFuncdataInlTree);
+    auto p = elf_->read_pointer(vaddr + 8ull * index);
     if (!p || *p == 0) return std::nullopt;
     return *p;
   }
   if (!gofunc_) return std::nullopt;
-  const uint32_t off = u32(fd_at + 4 * kFuncdataInlTree);
+  const uint32_t off = u32(fd_at + 4ull * index);
   if (off == 0xffffffffu) return std::nullopt;
   return gofunc_ + off;
+}
+
+std::optional<uint64_t> Pclntab::inline_tree(const FuncRecord& f) const {
+  return funcdata(f, kFuncdataInlTree);
+}
+
+std::optional<int32_t> Pclntab::sp_delta(size_t idx, uint64_t pc) const {
+  auto f = record(idx);
+  if (!f || f->pcsp == 0) return std::nullopt;
+  const int32_t v = pcvalue(*f, f->pcsp, pc);
+  if (v < 0 || v % 8 != 0) return std::nullopt;
+  return v;
+}
+
+int32_t Pclntab::pcdata_value(size_t idx, uint32_t table, uint64_t pc) const {
+  auto f = record(idx);
+  if (!f) return -1;
+  return pcvalue(*f, pcdata_off(*f, table), pc);
+}
+
+std::optional<uint64_t> Pclntab::funcdata_vaddr(size_t idx, uint32_t index) const {
+  auto f = record(idx);
+  if (!f) return std::nullopt;
+  return funcdata(*f, index);
+}
+
+int32_t Pclntab::args_size(size_t idx) const {
+  auto f = record(idx);
+  return f ? f->args : kArgsSizeUnknown;
+}
+
+uint8_t Pclntab::flags(size_t idx) const {
+  auto f = record(idx);
+  return f ? f->flag : 0;
+}
+
+std::span<const uint8_t> StackMap::bitmap(int32_t index) const {
+  if (index < 0 || index >= n || nbit <= 0) return {};
+  const uint64_t per = (static_cast<uint64_t>(nbit) + 7) / 8;
+  const uint64_t at = per * static_cast<uint64_t>(index);
+  if (at + per > bytes.size()) return {};
+  return bytes.subspan(at, per);
+}
+
+std::optional<StackMap> Pclntab::stack_map(size_t idx, uint32_t which) const {
+  const auto at = funcdata_vaddr(idx, which);
+  if (!at) return std::nullopt;
+  const auto header = elf_->vaddr_bytes(*at, 8);
+  if (header.size() != 8) return std::nullopt;
+  StackMap m;
+  m.n = static_cast<int32_t>(load32(header, 0));
+  m.nbit = static_cast<int32_t>(load32(header, 4));
+  if (m.n <= 0 || m.nbit < 0) return m;
+  const uint64_t size = static_cast<uint64_t>(m.n) * ((static_cast<uint64_t>(m.nbit) + 7) / 8);
+  m.bytes = elf_->vaddr_bytes(*at + 8, size);
+  if (m.bytes.size() != size) return std::nullopt;  // corrupt: past the end of its section
+  return m;
+}
+
+std::vector<StackObjectRecord> Pclntab::stack_objects(size_t idx) const {
+  std::vector<StackObjectRecord> out;
+  const auto at = funcdata_vaddr(idx, kFuncdataStackObjects);
+  if (!at) return out;
+  const uint64_t n = elf_->read_pointer(*at).value_or(0);  // a uintptr count, then the records
+  constexpr uint64_t kRecord = 16;  // {off, size, ptrdata int32; gcdataoff uint32}, Go 1.18+
+  if (n == 0 || n > 4096) return out;
+  const auto b = elf_->vaddr_bytes(*at + 8, n * kRecord);
+  if (b.size() != n * kRecord) return out;
+  for (uint64_t i = 0; i < n; i++)
+    out.push_back(
+        {static_cast<int32_t>(load32(b, i * kRecord)), static_cast<int32_t>(load32(b, i * kRecord + 4))});
+  return out;
 }
 
 std::optional<Pclntab::InlEntry> Pclntab::inline_entry(uint64_t tree, int32_t index) const {

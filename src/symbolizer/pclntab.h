@@ -36,6 +36,33 @@ struct InlinedRange {
   std::vector<int32_t> chain_index;     // their inline-tree indexes: one index = one inlined call instance
 };
 
+// What the garbage collector reads of a function to scan its stack frames
+// (runtime/symtab.go, runtime/stkframe.go): PCDATA / FUNCDATA indexes and flags.
+inline constexpr uint32_t kPcdataStackMapIndex = 1;
+inline constexpr uint32_t kFuncdataArgsPointerMaps = 0;
+inline constexpr uint32_t kFuncdataLocalsPointerMaps = 1;
+inline constexpr uint32_t kFuncdataStackObjects = 2;
+inline constexpr uint8_t kFuncFlagTopFrame = 1;  // the first frame of its stack (runtime.goexit, mstart)
+inline constexpr uint8_t kFuncFlagSpWrite = 2;   // writes SP: no unwinding through it
+inline constexpr int32_t kArgsSizeUnknown = INT32_MIN;
+
+// A stack map (runtime.stackmap): n bitmaps of nbit bits each, one per
+// PCDATA_StackMapIndex value; bit i set = the word i of the area holds a live pointer.
+struct StackMap {
+  int32_t n = 0;
+  int32_t nbit = 0;
+  std::span<const uint8_t> bytes;  // n bitmaps, each rounded up to whole bytes
+  // Bitmap `index`, empty when out of range.
+  std::span<const uint8_t> bitmap(int32_t index) const;
+};
+
+// An address-taken local or argument (runtime.stackObjectRecord): at varp + off when
+// off < 0, else at argp + off.
+struct StackObjectRecord {
+  int32_t off = 0;
+  int32_t size = 0;
+};
+
 class Pclntab {
  public:
   // `elf` must outlive the table (and must not be moved: the table keeps its address).
@@ -65,6 +92,21 @@ class Pclntab {
   // Every PC range of function `idx` that holds inlined code, with the chain of inlined callees.
   std::vector<InlinedRange> inlined_ranges(size_t idx) const;
 
+  // The frame size of function `idx` at `pc` (pcsp table: bytes below the return
+  // address), nullopt when unknown.
+  std::optional<int32_t> sp_delta(size_t idx, uint64_t pc) const;
+  // The value of PCDATA table `table` at `pc`, -1 when none.
+  int32_t pcdata_value(size_t idx, uint32_t table, uint64_t pc) const;
+  // Where FUNCDATA `index` of function `idx` is (an ELF vaddr), nullopt when it has none.
+  std::optional<uint64_t> funcdata_vaddr(size_t idx, uint32_t index) const;
+  // Bytes of arguments and results (kArgsSizeUnknown for some assembly functions).
+  int32_t args_size(size_t idx) const;
+  uint8_t flags(size_t idx) const;  // kFuncFlag*
+  // FUNCDATA_ArgsPointerMaps or FUNCDATA_LocalsPointerMaps; nullopt when the function has none.
+  std::optional<StackMap> stack_map(size_t idx, uint32_t funcdata) const;
+  // FUNCDATA_StackObjects; empty when none.
+  std::vector<StackObjectRecord> stack_objects(size_t idx) const;
+
  private:
   struct FuncEntry {
     uint64_t entry;
@@ -77,6 +119,9 @@ class Pclntab {
     uint32_t pcln = 0;
     uint32_t npcdata = 0;
     uint32_t cu_offset = 0;
+    int32_t args = 0;
+    uint32_t pcsp = 0;
+    uint8_t flag = 0;
     uint8_t nfuncdata = 0;
     uint64_t pcdata_at = 0;  // offset in data_ of the pcdata array
   };
@@ -89,7 +134,8 @@ class Pclntab {
   // pcvalue table lookup: value at `pc` of the table at pctab offset `off`, -1 if none.
   int32_t pcvalue(const FuncRecord& f, uint32_t off, uint64_t pc) const;
   uint32_t pcdata_off(const FuncRecord& f, uint32_t table) const;
-  std::optional<uint64_t> inline_tree(const FuncRecord& f) const;  // vaddr of FUNCDATA_InlTree
+  std::optional<uint64_t> funcdata(const FuncRecord& f, uint32_t index) const;  // its vaddr
+  std::optional<uint64_t> inline_tree(const FuncRecord& f) const;               // vaddr of FUNCDATA_InlTree
   std::optional<InlEntry> inline_entry(uint64_t tree, int32_t index) const;
   std::string_view cstring(uint64_t off) const;  // NUL-terminated string at data_ offset
   std::string_view file_name(const FuncRecord& f, int32_t fileno) const;

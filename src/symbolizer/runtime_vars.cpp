@@ -51,6 +51,13 @@ constexpr uint64_t kSemTableSize = 251 * 64;  // runtime/sema.go: semTabSize ent
 
 }  // namespace
 
+std::set<uint64_t> data_references(const GoBinary& b, std::string_view name) {
+  std::set<uint64_t> out;
+  for (uint64_t t : function_rip_targets(b, name))
+    if (in_writable_data(b, t, 8)) out.insert(t);
+  return out;
+}
+
 // semrelease1 hashes the address into semtable (`&semtable[(addr>>3)%251].root`):
 // in every Go of the matrix that is the only global variable it refers to.
 std::optional<uint64_t> semtable_from_code(const GoBinary& b) {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,10 @@ struct RuntimeVariable {
 // from runtime.allgadd) and "runtime.semtable" (from runtime.semrelease1; its size is
 // then the amd64 layout's, 251 cache-line-padded entries).
 std::optional<RuntimeVariable> find_runtime_variable(const GoBinary& binary, std::string_view name);
+
+// Every RIP-relative reference of the code of function `name` (exact Go name) into
+// the writable data sections (.data, .bss, .noptrdata, .noptrbss), as ELF vaddrs.
+std::set<uint64_t> data_references(const GoBinary& binary, std::string_view name);
 
 // runtime.allgs recovered from the code of runtime.allgadd alone (what stripped binaries get).
 std::optional<uint64_t> allgs_from_code(const GoBinary& binary);
