@@ -1,5 +1,7 @@
 #include "cli/options.h"
 
+#include "common/duration.h"
+
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -32,35 +34,7 @@ Expected<void> TargetOptions::validate() const {
 }
 
 Expected<std::chrono::nanoseconds> parse_duration(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) i++;
-  const std::string number = text.substr(0, i);
-  const std::string unit = text.substr(i);
-  double value = 0;
-  try {
-    size_t used = 0;
-    value = std::stod(number, &used);
-    if (used != number.size()) throw std::invalid_argument(text);
-  } catch (const std::exception&) {
-    return make_error("invalid duration '" + text + "': use e.g. 500ms, 30s, 5m, 1h");
-  }
-  double scale = 0;
-  if (unit.empty() || unit == "s")
-    scale = 1e9;
-  else if (unit == "ms")
-    scale = 1e6;
-  else if (unit == "us")
-    scale = 1e3;
-  else if (unit == "m" || unit == "min")
-    scale = 60e9;
-  else if (unit == "h")
-    scale = 3600e9;
-  else
-    return make_error("invalid duration unit in '" + text + "': use ms, s, m or h");
-  const double ns = value * scale;
-  if (!std::isfinite(ns) || ns <= 0 || ns > 1e18)
-    return make_error("duration '" + text + "' is out of range");
-  return std::chrono::nanoseconds(static_cast<int64_t>(ns));
+  return goscope::parse_duration(text);
 }
 
 namespace {

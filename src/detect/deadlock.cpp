@@ -638,6 +638,14 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
       f.suggestion = "Look at " + f.location->function + " (" + f.location->file + ":" +
                      std::to_string(f.location->line) + "), where goroutine " +
                      std::to_string(order.front()) + " blocks. " + f.suggestion;
+    std::set<std::string> sites;
+    for (uint64_t goid : members) {
+      const auto site = site_of(suspects[goid].g);
+      sites.insert((site ? site->function + "@" + std::to_string(site->line) : std::string("?")) + ":" +
+                   std::string(stream_.wait_reason_name(suspects[goid].g->wait_reason)));
+    }
+    f.fingerprint = rule_info(f.rule).id;
+    for (const auto& site : sites) f.fingerprint += ":" + site;
     f.key = std::string(rule_info(f.rule).id) + ":" + who;
     for (const auto& o : f.objects) f.key += ":" + hex(o.address);
     findings.push_back(std::move(f));

@@ -119,6 +119,10 @@ struct Finding {
   // A stable key: the same deadlock found again (next tick, same goroutines and
   // objects) has the same key, so live detection reports it once.
   std::string key;
+  // Stable across runs of the program (rule and source sites; no addresses, no goroutine
+  // ids), for CI systems that match findings between runs (SARIF partialFingerprints).
+  // Empty: the key is stable already.
+  std::string fingerprint;
 };
 
 // Highest severity present, nullopt for none.

@@ -1,5 +1,7 @@
 #include "output/display.h"
 
+#include "common/duration.h"
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -12,22 +14,7 @@ std::string address_text(uint64_t address) {
 }
 
 std::string duration_text(int64_t ns) {
-  char buf[32];
-  const double v = static_cast<double>(ns);
-  // %.3g keeps three significant digits; past 1000 of a unit the next unit takes over.
-  if (ns < 1'000)
-    std::snprintf(buf, sizeof buf, "%" PRId64 "ns", ns);
-  else if (ns < 999'500)
-    std::snprintf(buf, sizeof buf, "%.3gµs", v / 1e3);
-  else if (ns < 999'500'000)
-    std::snprintf(buf, sizeof buf, "%.3gms", v / 1e6);
-  else if (ns < 59'995'000'000)
-    std::snprintf(buf, sizeof buf, "%.3gs", v / 1e9);
-  else {
-    const int64_t s = (ns + 500'000'000) / 1'000'000'000;
-    std::snprintf(buf, sizeof buf, "%" PRId64 "m%02" PRId64 "s", s / 60, s % 60);
-  }
-  return buf;
+  return goscope::duration_text(ns);
 }
 
 std::string_view short_file(std::string_view path) {

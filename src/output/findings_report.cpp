@@ -359,7 +359,8 @@ json finding_json(const Finding& f) {
           {"metrics", std::move(metrics)},
           {"since_ns", f.since_ns},
           {"detected_ns", f.detected_ns},
-          {"key", utf8(f.key)}};
+          {"key", utf8(f.key)},
+          {"fingerprint", utf8(f.fingerprint.empty() ? f.key : f.fingerprint)}};
 }
 
 // ---- SARIF ----
@@ -583,7 +584,8 @@ class SarifWriter {
       }
       r["codeFlows"] = json::array({{{"message", {{"text", what}}}, {"threadFlows", std::move(flows)}}});
     }
-    if (!f.key.empty()) r["partialFingerprints"] = {{kFingerprint, utf8(f.key)}};
+    const std::string& print = f.fingerprint.empty() ? f.key : f.fingerprint;
+    if (!print.empty()) r["partialFingerprints"] = {{kFingerprint, utf8(print)}};
     if (!f.confidence_reason.empty()) properties["confidence_reason"] = utf8(f.confidence_reason);
     if (!f.metrics.empty()) {
       json metrics = json::object();
