@@ -42,11 +42,14 @@ grep -E "FACT (mutex|stalled)|WARNING" "$log" || true
 
 echo
 echo "=== sudo goscope dump -p $pid ==="
-"$goscope" dump -p "$pid"
+status=0
+"$goscope" dump -p "$pid" || status=$?
 
 echo
-echo "Reading it: two workers each wait in sync.Mutex.Lock (main.transfer) for the"
-echo "mutex the other holds (compare the 'waits on sync.Mutex' addresses with the"
-echo "example's alice and bob), the other workers queue behind them and the"
-echo "producer blocks on the full jobs channel: an AB-BA deadlock. The process"
-echo "kept running; goscope never stopped it."
+echo "Reading it: every goroutine first, then goscope's verdict: error[GS101"
+echo "mutex-deadlock], two workers in main.transfer each holding the mutex the other"
+echo "waits for (compare the addresses with the example's alice and bob), the other"
+echo "workers queued behind them and the producer blocked on the full jobs channel"
+echo "that only those workers could drain. The process kept running; goscope never"
+echo "stopped it. goscope exited with $status (1: a finding at or above --fail-on)."
+[ "$status" -eq 1 ]

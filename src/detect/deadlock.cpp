@@ -323,9 +323,20 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
   for (uint64_t goid : stuck)
     for (uint64_t t : suspects[goid].targets) all_targets.push_back(t);
   std::map<uint64_t, std::unordered_set<uint64_t>> reaches;  // goid -> targets its stack reaches
-  if (!all_targets.empty() && oracle_ && !opt.target_exited)
-    for (uint64_t goid : stuck)
-      if (auto r = oracle_->reachable_from_goroutine(goid, all_targets)) reaches[goid] = std::move(*r);
+  // One scan per stuck goroutine: bounded, or thousands of leaked goroutines would cost
+  // thousands of heap scans. Past the bound, channel waiters are judged one by one (each
+  // still stuck for good), without the edges between them.
+  constexpr size_t kMaxEdgeScans = 64;
+  if (!all_targets.empty() && oracle_ && !opt.target_exited) {
+    if (stuck.size() <= kMaxEdgeScans) {
+      for (uint64_t goid : stuck)
+        if (auto r = oracle_->reachable_from_goroutine(goid, all_targets)) reaches[goid] = std::move(*r);
+    } else {
+      notes_.push_back("who-waits-for-whom between channel, WaitGroup and Cond waiters was not worked out for " +
+                       std::to_string(stuck.size()) + " stuck goroutines (more than " +
+                       std::to_string(kMaxEdgeScans) + "): they are reported per site");
+    }
+  }
   for (uint64_t goid : stuck) {
     const Suspect& s = suspects[goid];
     auto& out = graph[goid];
