@@ -331,6 +331,7 @@ struct ProcessReachability::Scan {
   std::unordered_map<uint64_t, uint32_t> visited;  // object start -> witness
   std::vector<Object> pending;
   std::unordered_set<uint64_t> ps;          // every runtime.p (allp), object starts
+  std::vector<uint64_t> p_pointers;         // the same Ps as allp has them (past a malloc header on 1.22+)
   std::unordered_set<uint64_t> g_objects;   // every runtime.g, object starts
   std::unordered_set<uint64_t> exact_hits;  // words seen anywhere (for targets outside the heap)
   const std::unordered_set<uint64_t>* outside_targets = nullptr;
@@ -502,6 +503,7 @@ void ProcessReachability::find_ps(Scan& scan, const std::vector<std::vector<uint
     if (!array || ptr - array->start > kMallocHeader || array->size < 8 * len) return false;
     std::vector<uint64_t> elems(len);
     if (!scan.read(ptr, {reinterpret_cast<uint8_t*>(elems.data()), elems.size() * 8})) return false;
+    const std::vector<uint64_t> pointers = elems;
     for (uint64_t i = 0; i < len; i++) {
       const auto p = scan.object_of(elems[i]);
       int32_t id = -1;
@@ -511,6 +513,7 @@ void ProcessReachability::find_ps(Scan& scan, const std::vector<std::vector<uint
       elems[i] = p->start;
     }
     scan.ps.insert(elems.begin(), elems.end());
+    scan.p_pointers = pointers;
     return true;
   };
   const Setup& s = *setup_;
@@ -581,7 +584,9 @@ detect::ReachabilityOracle::Answer ProcessReachability::run(std::span<const uint
     // its channel or call its function.
     if (o.p_timers) {
       const uint32_t why = scan.witness("a timer of the scheduler");
-      for (uint64_t p : scan.ps) {
+      // Fields are at offsets from the p pointer itself, not from its object's start
+      // (which is 8 bytes earlier when the object has a malloc header, Go 1.22+).
+      for (uint64_t p : scan.p_pointers) {
         uint64_t heap = 0;
         if (scan.read(p + *o.p_timers, {reinterpret_cast<uint8_t*>(&heap), 8})) scan.offer(heap, why);
       }
