@@ -329,7 +329,10 @@ def _trace(goscope, go, variant, prog_name, tmp, hold="4", extra=(), tag_extra="
 
 def _trace_bug(goscope, go, variant, prog_name, tmp, extra=(), want_conf=None, mode="trace"):
     where = f"{mode} go{go}/{variant}/{prog_name}"
-    rc, status, facts, path, t = _trace(goscope, go, variant, prog_name, tmp, extra=extra,
+    # example_deadlock's deadlock forms only after its first second of light traffic
+    # (later under tracing on a loaded machine): give the live judge time to see it.
+    hold = "8" if prog_name == "example_deadlock" else "4"
+    rc, status, facts, path, t = _trace(goscope, go, variant, prog_name, tmp, hold=hold, extra=extra,
                                         tag_extra=" ".join(extra))
     problems = []
     if rc != 1:

@@ -146,7 +146,15 @@ std::vector<detect::Finding> Analysis::detect_live(int64_t now_ns, bool target_e
     return found;
   }
   // A process that is exiting cannot be read any more: nothing to say about that.
-  auto gone = [this] { return kill(pid_, 0) != 0 && errno == ESRCH; };
+  auto gone = [this] {
+    if (kill(pid_, 0) != 0 && errno == ESRCH) return true;
+    // A zombie (exited, not yet reaped) still answers kill(0) but has no memory left.
+    std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t paren = line.rfind(')');
+    return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+  };
   auto process = sym::ProcessImage::open(pid_);
   if (!process) {
     if (!gone())
@@ -180,7 +188,7 @@ std::vector<detect::Finding> Analysis::tick(int64_t now_ns) {
   // The same goroutines still blocked: judged again only now and then (a scan of a
   // large heap is not free), sooner when the set changes.
   if (sig == last_suspects_ && now_ns < next_rejudge_ns_) return fresh;
-  if (sig != last_suspects_) rejudge_interval_ns_ = 2'000'000'000;
+  if (sig != last_suspects_) rejudge_interval_ns_ = 1'000'000'000;
   last_suspects_ = sig;
   next_rejudge_ns_ = now_ns + rejudge_interval_ns_;
   rejudge_interval_ns_ = std::min<int64_t>(rejudge_interval_ns_ * 2, 60'000'000'000);

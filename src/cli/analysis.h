@@ -92,7 +92,7 @@ class Analysis {
   std::set<std::string> keys_;
   std::string last_suspects_;  // the suspect set last judged live
   int64_t next_rejudge_ns_ = 0;
-  int64_t rejudge_interval_ns_ = 2'000'000'000;
+  int64_t rejudge_interval_ns_ = 1'000'000'000;
   std::vector<std::string> notes_;
 };
 
