@@ -20,6 +20,7 @@
 #include "cli/analysis.h"
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/hex.h"
 #include "common/invoking_user.h"
 #include "detect/goroutine_state.h"
 #include "detect/stack_symbolizer.h"
@@ -50,9 +51,7 @@ struct DumpOptions {
 constexpr size_t kGroupAbove = 100;
 
 std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
+  return hex_text(v);
 }
 
 // One printed frame of a goroutine.

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "common/hex.h"
 #include "symbolizer/probe_sites.h"
 #include "symbolizer/symbolizer.h"
 
@@ -26,9 +27,7 @@ struct InspectOptions {
 };
 
 std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
+  return hex_text(v);
 }
 
 Expected<uint64_t> parse_address(const std::string& s) {

@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/clock.h"
+#include "common/hex.h"
 #include "goscope.h"
 #include "loader/bpf_session.h"
 #include "loader/privileges.h"
@@ -41,9 +42,7 @@ struct PlannedProbe {
 };
 
 std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
+  return hex_text(v);
 }
 
 Expected<gs_go_offsets> go_offsets_for(const sym::GoBinary& bin) {

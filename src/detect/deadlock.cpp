@@ -1,4 +1,6 @@
 #include "detect/deadlock.h"
+#include "common/duration.h"
+#include "common/hex.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -19,15 +21,7 @@ using model::ObjectRef;
 namespace {
 
 std::string hex(uint64_t v) {
-  char b[24];
-  std::snprintf(b, sizeof b, "0x%" PRIx64, v);
-  return b;
-}
-
-std::string seconds(int64_t ns) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1fs", static_cast<double>(ns) / 1e9);
-  return b;
+  return hex_text(v);
 }
 
 std::string goroutine_list(const std::vector<uint64_t>& ids) {
@@ -49,21 +43,10 @@ enum class WaitKind : uint8_t {
   kForever,  // nil channel: nothing can ever end it
 };
 
-const char* object_word(ObjectKind k) {
-  switch (k) {
-    case ObjectKind::kChannel:
-      return "channel";
-    case ObjectKind::kMutex:
-      return "sync.Mutex";
-    case ObjectKind::kRWMutex:
-      return "sync.RWMutex";
-    case ObjectKind::kWaitGroup:
-      return "sync.WaitGroup";
-    case ObjectKind::kCond:
-      return "sync.Cond";
-    default:
-      return "object";
-  }
+// "sync.Mutex", "chan", ... as the event stream names kinds; "object" when unknown.
+std::string object_word(ObjectKind k) {
+  const std::string name = model::object_kind_name(k);
+  return name.empty() ? "object" : name;
 }
 
 struct Suspect {
@@ -332,9 +315,10 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
       for (uint64_t goid : stuck)
         if (auto r = oracle_->reachable_from_goroutine(goid, all_targets)) reaches[goid] = std::move(*r);
     } else {
-      notes_.push_back("who-waits-for-whom between channel, WaitGroup and Cond waiters was not worked out for " +
-                       std::to_string(stuck.size()) + " stuck goroutines (more than " +
-                       std::to_string(kMaxEdgeScans) + "): they are reported per site");
+      notes_.push_back(
+          "who-waits-for-whom between channel, WaitGroup and Cond waiters was not worked out for " +
+          std::to_string(stuck.size()) + " stuck goroutines (more than " + std::to_string(kMaxEdgeScans) +
+          "): they are reported per site");
     }
   }
   for (uint64_t goid : stuck) {
@@ -452,7 +436,7 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
     FindingObject o;
     o.address = address;
     o.kind = kind;
-    o.name = std::string(object_word(kind)) + " " + hex(address);
+    o.name = object_word(kind) + " " + hex(address);
     if (kind == ObjectKind::kChannel) {
       auto it = model_.channels().find(address);
       if (it != model_.channels().end()) {
@@ -684,7 +668,7 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
       msg += "goroutine " + std::to_string(goid) + " waits on " +
              (forever ? std::string("a nil channel")
                       : o.name + (o.detail.empty() ? "" : " (" + o.detail + ")")) +
-             " for " + (s.g->since_exact ? "" : "at least ") + seconds(now_ns - s.g->since_ns) + ".\n";
+             " for " + (s.g->since_exact ? "" : "at least ") + duration_text(now_ns - s.g->since_ns) + ".\n";
       if (!s.targets.empty()) f.objects.push_back(std::move(o));
       f.goroutines.push_back(describe_goroutine(goid, {}));
     }

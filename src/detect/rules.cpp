@@ -1,4 +1,5 @@
 #include "detect/rules.h"
+#include "common/hex.h"
 
 #include <algorithm>
 #include <bit>
@@ -104,9 +105,7 @@ Expected<void> apply_threshold(std::string_view item, RuleThresholds& t) {
 // ---- text ----
 
 std::string hex(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
+  return hex_text(v);
 }
 
 std::string number_text(double v) {

@@ -27,12 +27,7 @@ constexpr uint64_t kMallocHeader = 8;  // Go 1.22+: objects > 512 bytes start wi
 using Clock = std::chrono::steady_clock;
 
 std::optional<uint64_t> word_in(std::span<const uint8_t> bytes, uint64_t base, uint64_t address) {
-  if (address < base || address % 8 != 0 || address - base > bytes.size() ||
-      bytes.size() - (address - base) < 8)
-    return std::nullopt;
-  uint64_t v;
-  std::memcpy(&v, bytes.data() + (address - base), 8);
-  return v;
+  return StackWindow{base, bytes}.word(address);
 }
 
 template <typename T>

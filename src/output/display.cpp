@@ -1,4 +1,5 @@
 #include "output/display.h"
+#include "common/hex.h"
 
 #include "common/duration.h"
 
@@ -8,9 +9,7 @@
 namespace goscope::output {
 
 std::string address_text(uint64_t address) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, address);
-  return buf;
+  return hex_text(address);
 }
 
 std::string duration_text(int64_t ns) {

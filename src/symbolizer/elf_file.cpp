@@ -161,7 +161,9 @@ std::optional<ElfSection> ElfFile::find_section(std::string_view name) const {
 
 namespace {
 
-std::optional<ElfSymbol> scan_symtab(Elf* elf, std::string_view name, bool functions_only) {
+// Calls visit(name, symbol) for every named .symtab entry until it returns true.
+template <typename Visit>
+void for_each_symtab_symbol(Elf* elf, Visit&& visit) {
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || sh.sh_entsize == 0) continue;
@@ -171,12 +173,20 @@ std::optional<ElfSymbol> scan_symtab(Elf* elf, std::string_view name, bool funct
     for (size_t i = 0; i < count; i++) {
       GElf_Sym s;
       if (!gelf_getsym(data, static_cast<int>(i), &s)) continue;
-      if (functions_only && GELF_ST_TYPE(s.st_info) != STT_FUNC) continue;
       const char* n = elf_strptr(elf, sh.sh_link, s.st_name);
-      if (n && name == n) return ElfSymbol{n, s.st_value, s.st_size};
+      if (n && visit(std::string_view(n), s)) return;
     }
   }
-  return std::nullopt;
+}
+
+std::optional<ElfSymbol> scan_symtab(Elf* elf, std::string_view name, bool functions_only) {
+  std::optional<ElfSymbol> found;
+  for_each_symtab_symbol(elf, [&](std::string_view n, const GElf_Sym& s) {
+    if ((functions_only && GELF_ST_TYPE(s.st_info) != STT_FUNC) || n != name) return false;
+    found = ElfSymbol{std::string(n), s.st_value, s.st_size};
+    return true;
+  });
+  return found;
 }
 
 }  // namespace
@@ -191,19 +201,10 @@ std::optional<ElfSymbol> ElfFile::find_symbol(std::string_view name) const {
 
 std::vector<ElfSymbol> ElfFile::object_symbols() const {
   std::vector<ElfSymbol> out;
-  for (Elf_Scn* scn = elf_nextscn(elf_, nullptr); scn; scn = elf_nextscn(elf_, scn)) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || sh.sh_entsize == 0) continue;
-    Elf_Data* data = elf_getdata(scn, nullptr);
-    if (!data) continue;
-    const size_t count = sh.sh_size / sh.sh_entsize;
-    for (size_t i = 0; i < count; i++) {
-      GElf_Sym s;
-      if (!gelf_getsym(data, static_cast<int>(i), &s) || GELF_ST_TYPE(s.st_info) != STT_OBJECT) continue;
-      const char* n = elf_strptr(elf_, sh.sh_link, s.st_name);
-      if (n) out.push_back({n, s.st_value, s.st_size});
-    }
-  }
+  for_each_symtab_symbol(elf_, [&](std::string_view n, const GElf_Sym& s) {
+    if (GELF_ST_TYPE(s.st_info) == STT_OBJECT) out.push_back({std::string(n), s.st_value, s.st_size});
+    return false;
+  });
   return out;
 }
 
