@@ -76,7 +76,7 @@ class Detect : public ::testing::Test {
     ASSERT_TRUE(s->ok());
     symbols = std::make_shared<StackSymbolizer>(*s->binary, s->stacks);
     model = std::make_unique<StateModel>(symbols);
-    sites = std::make_unique<LockSites>(*s->binary);
+    sites = std::make_unique<LockSites>(symbols->code());
   }
   void SetUp() override { GS_REQUIRE_TESTPROGS(); }
 

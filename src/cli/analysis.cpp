@@ -57,13 +57,24 @@ int findings_exit_code(const std::vector<detect::Finding>& findings, const Findi
   return detect::exit_code_for(findings, *config.fail_on) ? kExitFindings : kExitOk;
 }
 
+FindingsFileFormat findings_format_for_path(const std::string& path) {
+  if (path.ends_with(".sarif") || path.ends_with(".sarif.json")) return FindingsFileFormat::kSarif;
+  if (path.ends_with(".json")) return FindingsFileFormat::kJson;
+  return FindingsFileFormat::kText;
+}
+
 Expected<void> write_findings_file(const std::string& path, const std::vector<detect::Finding>& findings) {
+  return write_findings_file(path, findings, findings_format_for_path(path));
+}
+
+Expected<void> write_findings_file(const std::string& path, const std::vector<detect::Finding>& findings,
+                                   FindingsFileFormat format) {
   std::string text;
-  if (path.ends_with(".sarif") || path.ends_with(".sarif.json")) {
+  if (format == FindingsFileFormat::kSarif) {
     output::SarifOptions so;
     so.tool_version = GOSCOPE_VERSION;
     text = output::findings_sarif(findings, so).dump(2) + "\n";
-  } else if (path.ends_with(".json")) {
+  } else if (format == FindingsFileFormat::kJson) {
     text = output::findings_json(findings).dump(2) + "\n";
   } else {
     std::ostringstream os;
@@ -90,7 +101,7 @@ void print_findings(FILE* out, const std::vector<detect::Finding>& findings, boo
 }
 
 Analysis::Analysis(const detect::StateModel& model, const model::StreamInfo& stream,
-                   const sym::GoBinary& binary, pid_t pid, uint64_t load_bias, const FindingsConfig& config,
+                   const sym::GoBinary* binary, pid_t pid, uint64_t load_bias, const FindingsConfig& config,
                    bool holders_traced)
     : model_(model),
       stream_(stream),
@@ -100,7 +111,9 @@ Analysis::Analysis(const detect::StateModel& model, const model::StreamInfo& str
       config_(config),
       holders_traced_(holders_traced),
       rules_(config.thresholds),
-      lock_sites_(binary) {}
+      lock_sites_(model.symbols().code()) {
+  if (!binary_) pid_ = 0;
+}
 
 Analysis::~Analysis() = default;
 
@@ -114,6 +127,15 @@ void Analysis::remember(std::vector<detect::Finding>& found, std::vector<detect:
     deadlocks_.push_back(f);
     if (fresh) fresh->push_back(std::move(f));
   }
+}
+
+void Analysis::adopt(const detect::Finding& finding) {
+  std::vector<detect::Finding> one{finding};
+  remember(one, nullptr);
+}
+
+bool Analysis::from_wait_for_graph(const detect::Finding& finding) {
+  return finding.rule <= detect::Rule::kGoroutineLeak;
 }
 
 namespace {
@@ -162,7 +184,7 @@ std::vector<detect::Finding> Analysis::detect_live(int64_t now_ns, bool target_e
     return {};
   }
   loader::ProcessMemory memory(pid_);
-  auto snapshot = loader::read_snapshot(binary_, *process, memory);
+  auto snapshot = loader::read_snapshot(*binary_, *process, memory);
   if (!snapshot) {
     if (!gone())
       note("the process could not be read to judge blocked goroutines: " + snapshot.error().message);
@@ -170,7 +192,7 @@ std::vector<detect::Finding> Analysis::detect_live(int64_t now_ns, bool target_e
   }
   opt.confirm = &*snapshot;
   opt.confirm_load_bias = process->load_bias();
-  loader::ProcessReachability oracle(binary_, process->load_bias(), *snapshot, pid_);
+  loader::ProcessReachability oracle(*binary_, process->load_bias(), *snapshot, pid_);
   detect::DeadlockDetector detector(model_, stream_, &lock_sites_, &oracle);
   auto found = detector.detect(now_ns, opt);
   for (const auto& n : detector.notes()) note(n);
@@ -211,7 +233,8 @@ std::vector<detect::Finding> Analysis::judge_snapshot(const model::ProcessSnapsh
   detect::DeadlockOptions opt;
   opt.min_blocked_ns = 0;
   opt.holders_traced = false;
-  loader::ProcessReachability oracle(binary_, load_bias_, snapshot, pid_);
+  if (!binary_ || pid_ <= 0) return {};
+  loader::ProcessReachability oracle(*binary_, load_bias_, snapshot, pid_);
   std::vector<detect::Finding> found;
   {
     detect::DeadlockDetector detector(model_, stream_, &lock_sites_, &oracle);
@@ -225,7 +248,7 @@ std::vector<detect::Finding> Analysis::judge_snapshot(const model::ProcessSnapsh
   auto process = sym::ProcessImage::open(pid_);
   if (!process) return {};
   loader::ProcessMemory memory(pid_);
-  auto again = loader::read_snapshot(binary_, *process, memory);
+  auto again = loader::read_snapshot(*binary_, *process, memory);
   if (!again) {
     note("the second look at the process failed (" + again.error().message + "): nothing is reported");
     return {};

@@ -47,16 +47,22 @@ Expected<FindingsConfig> resolve(const FindingsFlags& flags);
 
 // kExitFindings when a finding is at or above --fail-on, else kExitOk.
 int findings_exit_code(const std::vector<detect::Finding>& findings, const FindingsConfig& config);
-// Writes --findings FILE (format from the extension), owned by the invoking user.
+// Writes --findings FILE (format from the extension: .sarif, .json, else text), owned
+// by the invoking user.
+enum class FindingsFileFormat { kText, kJson, kSarif };
+FindingsFileFormat findings_format_for_path(const std::string& path);
 Expected<void> write_findings_file(const std::string& path, const std::vector<detect::Finding>& findings);
+Expected<void> write_findings_file(const std::string& path, const std::vector<detect::Finding>& findings,
+                                   FindingsFileFormat format);
 // Prints findings as text to stderr-like `out` (a FILE*), colored when asked.
 void print_findings(FILE* out, const std::vector<detect::Finding>& findings, bool color);
 
 class Analysis {
  public:
-  // `model` is fed the events by the caller; `pid` is read for snapshots (0: never,
-  // e.g. a replay). `holders_traced`: lock events cover every acquisition.
-  Analysis(const detect::StateModel& model, const model::StreamInfo& stream, const sym::GoBinary& binary,
+  // `model` is fed the events by the caller; `pid` is read for snapshots through
+  // `binary` (pid 0 and no binary: never, e.g. a replay). `holders_traced`: lock
+  // events cover every acquisition.
+  Analysis(const detect::StateModel& model, const model::StreamInfo& stream, const sym::GoBinary* binary,
            pid_t pid, uint64_t load_bias, const FindingsConfig& config, bool holders_traced);
   ~Analysis();
 
@@ -66,6 +72,12 @@ class Analysis {
   std::vector<detect::Finding> tick(int64_t now_ns);
   // At the end: every deadlock found during the session and now, and the rules.
   std::vector<detect::Finding> finish(int64_t now_ns, bool target_exited);
+  // A deadlock or leak judged earlier, with memory this process no longer has (a
+  // replay adopts the verdicts the recording made): reported like one found now.
+  void adopt(const detect::Finding& finding);
+  // Findings of the wait-for graph (deadlocks, leaks): the ones a recording stores,
+  // because judging them again needs the process's memory.
+  static bool from_wait_for_graph(const detect::Finding& finding);
   // Why some waits could not be judged (once each), for the report.
   const std::vector<std::string>& notes() const { return notes_; }
 
@@ -81,7 +93,7 @@ class Analysis {
 
   const detect::StateModel& model_;
   const model::StreamInfo& stream_;
-  const sym::GoBinary& binary_;
+  const sym::GoBinary* binary_;
   pid_t pid_;
   uint64_t load_bias_;
   FindingsConfig config_;

@@ -403,7 +403,7 @@ void StateModel::seed(const model::ProcessSnapshot& snapshot, uint64_t load_bias
                 {w.address, ObjectKind::kChannel, w.in_select ? uint16_t(model::kInSelect) : uint16_t(0)});
           else
             objects.push_back(
-                semaphore_object(w.address, symbols_->stack(stack), symbols_->binary().offsets().offsets));
+                semaphore_object(w.address, symbols_->stack(stack), symbols_->code().offsets()));
         }
         for (const auto& o : objects)
           if (o.kind == ObjectKind::kChannel) use_channel(o.address, g.goid);

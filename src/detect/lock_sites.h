@@ -2,18 +2,16 @@
 // events were not traced (sync.Mutex stores no owner). A goroutine can hold a
 // lock it took in a function that is still on its stack; a function "takes a
 // lock" when sync.(*Mutex).Lock (or RWMutex.Lock / RLock, internal/sync's Mutex)
-// is inlined into it or called from it. The inference misses a lock taken in a
-// function that has returned (a lock helper), which is why findings that rest on
-// it say "likely".
+// is inlined into it or called from it (detect::CodeInfo::lock_lines: from the
+// binary live, from the trace file in a replay). The inference misses a lock
+// taken in a function that has returned (a lock helper), which is why findings
+// that rest on it say "likely".
 #pragma once
 
 #include <cstdint>
 #include <span>
-#include <unordered_map>
-#include <unordered_set>
-#include <vector>
 
-#include "symbolizer/symbolizer.h"
+#include "detect/code_info.h"
 
 namespace goscope::detect {
 
@@ -24,8 +22,8 @@ enum class LockAction : uint8_t {
 
 class LockSites {
  public:
-  // `binary` must outlive this object. Not thread-safe (caches per function).
-  explicit LockSites(const sym::GoBinary& binary);
+  // `code` must outlive this object.
+  explicit LockSites(const CodeInfo& code) : code_(code) {}
 
   // Whether the physical function containing `vaddr` takes such a lock.
   bool function_takes(uint64_t vaddr, LockAction action) const;
@@ -38,16 +36,7 @@ class LockSites {
   bool stack_takes(std::span<const uint64_t> stack, LockAction action) const;
 
  private:
-  struct Takes {
-    std::vector<int> lock_lines;   // source lines (of the function itself) that take a write lock
-    std::vector<int> rlock_lines;  // ... a read lock
-  };
-  const Takes& takes(size_t function_index) const;
-
-  const sym::GoBinary& binary_;
-  std::unordered_set<uint64_t> lock_entries_;  // entries of the lock functions present
-  std::unordered_set<uint64_t> rlock_entries_;
-  mutable std::unordered_map<size_t, Takes> cache_;
+  const CodeInfo& code_;
 };
 
 }  // namespace goscope::detect

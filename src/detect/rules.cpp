@@ -137,7 +137,7 @@ std::string plural(uint64_t n, const char* one, const char* many) {
 }
 
 std::string reason_name(const StateModel& model, uint32_t reason) {
-  const auto& names = model.symbols().binary().offsets().wait_reasons;
+  const auto& names = model.symbols().code().wait_reasons();
   if (reason < names.size() && !names[reason].empty()) return names[reason];
   return "wait reason " + std::to_string(reason);
 }

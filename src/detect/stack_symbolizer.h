@@ -5,7 +5,8 @@
 // goroutine blocked, whether it is one of the runtime's own) and detect/ must
 // not depend on output/.
 //
-// Addresses are ELF virtual addresses (model/event.h). Stacks are innermost
+// Addresses are ELF virtual addresses (model/event.h). The code facts come from
+// a detect::CodeInfo: the binary live, the trace file's tables in a replay. Stacks are innermost
 // first: [0] is where the probe fired and is looked up as is; the others are
 // return addresses, looked up one byte back, in the call instruction.
 //
@@ -20,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "detect/code_info.h"
 #include "model/event.h"
 #include "symbolizer/symbolizer.h"
 
@@ -48,10 +50,13 @@ struct SymbolizedStack {
 
 class StackSymbolizer {
  public:
-  // `binary` and `stacks` must outlive this object.
+  // Live: code facts from `binary`. `binary` and `stacks` must outlive this object.
   StackSymbolizer(const sym::GoBinary& binary, const model::StackTable& stacks);
+  // From any source of code facts (a trace file's tables in a replay).
+  StackSymbolizer(std::shared_ptr<const CodeInfo> code, const model::StackTable& stacks);
 
-  const sym::GoBinary& binary() const { return binary_; }
+  const CodeInfo& code() const { return *code_; }
+  std::shared_ptr<const CodeInfo> code_ptr() const { return code_; }
   const model::StackTable& stacks() const { return stacks_; }
 
   // The frames of stack `id` (an empty stack for id 0 or an unknown id).
@@ -67,12 +72,8 @@ class StackSymbolizer {
   bool is_standard_library(const CodeFrame& frame) const;
 
  private:
-  const sym::GoBinary& binary_;
+  std::shared_ptr<const CodeInfo> code_;
   const model::StackTable& stacks_;
-  // GOROOT/src/ as the binary records it ("/usr/lib/go-1.22/src/"); "" for a -trimpath
-  // build, where standard library files are named "runtime/proc.go" and the package
-  // path has to tell.
-  std::string goroot_src_;
   // Caches: by stack id (dense), and by address (return addresses tagged in bit 0 of the key).
   mutable std::vector<std::unique_ptr<SymbolizedStack>> by_id_;
   mutable std::unordered_map<uint64_t, std::vector<CodeFrame>> by_address_;

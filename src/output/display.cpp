@@ -5,6 +5,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <iterator>
 
 namespace goscope::output {
 
@@ -37,6 +38,20 @@ std::string frame_text(const detect::CodeFrame& frame) {
 std::string file_line(const detect::CodeFrame& frame) {
   if (!frame.known()) return {};
   return std::string(frame.file) + ":" + std::to_string(frame.line);
+}
+
+std::string size_text(uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  static constexpr const char* kUnits[] = {"KiB", "MiB", "GiB", "TiB"};
+  double v = double(bytes) / 1024;
+  size_t unit = 0;
+  while (v >= 1024 && unit + 1 < std::size(kUnits)) {
+    v /= 1024;
+    unit++;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, v < 10 ? "%.2f %s" : v < 100 ? "%.1f %s" : "%.0f %s", v, kUnits[unit]);
+  return buf;
 }
 
 }  // namespace goscope::output

@@ -16,6 +16,9 @@ std::string address_text(uint64_t address);
 // A duration with three significant digits and its unit: "850ns", "12.3µs", "1.23ms", "4.56s", "2m03s".
 std::string duration_text(int64_t ns);
 
+// A size in bytes as people read it: "850 B", "12.3 KiB", "4.56 MiB", "1.20 GiB".
+std::string size_text(uint64_t bytes);
+
 // The file of a source position as shown in text: the basename ("main.go") when the
 // path has directories above its package's ("/home/u/app/cmd/main.go"); paths of
 // at most two elements ("runtime/proc.go" of a -trimpath build, "main.go") in full.

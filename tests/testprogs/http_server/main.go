@@ -157,5 +157,6 @@ func main() {
 	cnt.mu.Lock()
 	tp.Fact("shutdown requests_served=%d", cnt.n)
 	cnt.mu.Unlock()
+	tp.StopRuntimeTrace()
 	tp.Fact("done")
 }

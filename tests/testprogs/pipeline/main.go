@@ -95,5 +95,6 @@ func main() {
 	}
 	tp.Fact("result sum=%d", sum)
 	time.Sleep(tp.HoldDuration(0))
+	tp.StopRuntimeTrace()
 	tp.Fact("done")
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,43 @@ func CurGoid() int64 {
 	panic("testprog: cannot parse goroutine id from " + strconv.Quote(string(buf[:n])))
 }
 
+// runtimeTrace is the file Go's own execution tracer writes to, when asked.
+var runtimeTrace *os.File
+
+// StartRuntimeTrace starts Go's execution tracer (runtime/trace) into the file named
+// by GOSCOPE_RUNTIME_TRACE, if set: the benchmark and size comparisons run a program
+// under both tracers. Start calls it; StopRuntimeTrace ends it.
+func StartRuntimeTrace() {
+	path := os.Getenv("GOSCOPE_RUNTIME_TRACE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = trace.Start(f)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testprog: runtime trace to %s: %v\n", path, err)
+		os.Exit(2)
+	}
+	runtimeTrace = f
+}
+
+// StopRuntimeTrace stops Go's execution tracer, if running, and prints
+// "FACT runtime_trace bytes=<n>".
+func StopRuntimeTrace() {
+	if runtimeTrace == nil {
+		return
+	}
+	trace.Stop()
+	st, _ := runtimeTrace.Stat()
+	runtimeTrace.Close()
+	runtimeTrace = nil
+	if st != nil {
+		Fact("runtime_trace bytes=%d", st.Size())
+	}
+}
+
 // Start prints "FACT start ..." and "FACT goid=<n> role=main", then, if
 // GOSCOPE_WAIT_STDIN=1, prints "FACT ready pid=<pid>" and blocks until one line
 // (or EOF) can be read from stdin, so that a tracer can attach first.
@@ -49,6 +87,7 @@ func Start(prog string) {
 		Fact("ready pid=%d", os.Getpid())
 		bufio.NewReader(os.Stdin).ReadString('\n')
 	}
+	StartRuntimeTrace()
 }
 
 // EnvInt returns the integer in environment variable name, or def if it is unset.
