@@ -472,7 +472,7 @@ int run_dump(const DumpOptions& o) {
     model::StreamInfo info;
     info.wait_reasons = (*bin)->offsets().wait_reasons;
     info.stacks = &stacks;
-    Analysis analysis(state, info, **bin, o.pid, proc->load_bias(), config, false);
+    Analysis analysis(state, info, bin->get(), o.pid, proc->load_bias(), config, false);
     findings = analysis.judge_snapshot(*snap, snap->taken_at_ns);
     notes = analysis.notes();
   }

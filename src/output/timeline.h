@@ -48,6 +48,10 @@ struct Flow {
   uint64_t object = 0;  // kChannel: the channel
 };
 
+// Counter samples are at most this close: a change inside a step updates the step's
+// sample (the counts at the end of the step), so a busy program costs one sample per step.
+inline constexpr int64_t kCounterStepNs = 1'000'000;
+
 struct CounterSample {
   int64_t time_ns = 0;
   uint64_t goroutines = 0;  // alive, the runtime's own excluded
