@@ -186,8 +186,8 @@ def _check_pprof(goscope, go, prog):
                 continue
             mine = [smp for smp in samples if re.search(rf"^\s+goid:\s+{f['goid']}$", smp, re.M)]
             check(len(mine) == 1, f"goroutine {f['goid']} is not exactly one sample of the profile")
-            check(re.search(rf"^\s+state:\s+{re.escape(f['reason'])}$", mine[0], re.M),
-                  f"goroutine {f['goid']}'s sample lacks state {f['reason']!r}: {mine[0]}")
+            check(re.search(rf"^\s+wait_reason:\s+{re.escape(f['reason'])}$", mine[0], re.M),
+                  f"goroutine {f['goid']}'s sample lacks wait_reason {f['reason']!r}: {mine[0]}")
             check(re.search(r"^\s+(\d+\s+)?main\.", mine[0], re.M),
                   f"goroutine {f['goid']}'s stack has no main.* frame: {mine[0]}")
 

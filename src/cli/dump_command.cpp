@@ -28,7 +28,7 @@
 #include "loader/snapshot_reader.h"
 #include "model/snapshot.h"
 #include "output/findings_report.h"
-#include "output/pprof.h"
+#include "output/profiles.h"
 #include "symbolizer/symbolizer.h"
 #include "symbolizer/sync_objects.h"
 
@@ -390,45 +390,29 @@ void print_json(const model::ProcessSnapshot& s, const sym::GoBinary& bin, const
   std::printf("}\n");
 }
 
-// The goroutine profile `go tool pprof` reads (as from /debug/pprof/goroutine):
-// one sample per goroutine, labelled with its id and state, every location
-// symbolized (inlined frames kept) so pprof never needs the binary.
+// The goroutine profile `go tool pprof` reads (as from /debug/pprof/goroutine),
+// written by output/profiles.h like the one at the end of a trace: one sample per
+// goroutine, labelled with its id and state, every location symbolized (inlined
+// frames kept) so pprof never needs the binary.
 Expected<void> write_goroutine_profile(const std::string& path, const model::ProcessSnapshot& s,
                                        const sym::GoBinary& bin, const sym::ProcessImage& proc,
                                        Frames& frames, bool include_system) {
-  output::ProfileBuilder b(std::vector<output::ValueType>{{"goroutine", "count"}});
-  b.set_period({"goroutine", "count"}, 1);
-  b.set_time(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count(),
-             0);
-  uint64_t lo = UINT64_MAX, hi = 0, file_offset = 0;
-  for (const auto& seg : bin.elf().load_segments()) {
-    if (seg.vaddr < lo) file_offset = seg.offset;
-    lo = std::min(lo, seg.vaddr);
-    hi = std::max(hi, seg.vaddr + seg.memsz);
-  }
-  output::Mapping m;
-  m.start = proc.to_process(lo);
-  m.limit = proc.to_process(hi);
-  m.offset = file_offset;
-  m.filename = proc.exe_name();
-  m.has_functions = m.has_filenames = m.has_line_numbers = m.has_inline_frames = true;
-  b.set_mapping(m);
+  model::StackTable stacks;  // of vaddrs, as the symbolizer reads them
+  auto vaddr = [&](uint64_t pc) { return proc.to_vaddr(pc).value_or(pc); };
+  std::vector<output::GoroutineEntry> goroutines;
   for (const auto& g : s.goroutines) {
     if (!include_system && is_system(frames, g)) continue;
-    output::Sample sample;
-    sample.values = {1};
-    sample.labels = {{"goid", std::to_string(g.goid)}, {"state", status_text(g)}};
-    for (uint64_t pc : g.stack) {
-      output::Location loc{pc, {}};
-      for (const auto& f : frames.at(pc))
-        if (f.known) loc.lines.push_back({f.function, "", f.file, f.line});
-      sample.stack.push_back(std::move(loc));
-    }
-    GS_CHECK(b.add_sample(sample));
+    std::vector<uint64_t> pcs;
+    pcs.reserve(g.stack.size());
+    for (uint64_t pc : g.stack) pcs.push_back(vaddr(pc));
+    // No creation site: a goroutine whose stack could not be read keeps an empty stack.
+    goroutines.push_back({g.goid, status_text(g), pcs.empty() ? 0 : stacks.intern(pcs), 0});
   }
-  GS_CHECK(b.write_file(path));
+  const detect::StackSymbolizer symbols(bin, stacks);
+  output::ProfileContext ctx;
+  ctx.symbols = &symbols;
+  ctx.exe_name = proc.exe_name();
+  GS_CHECK(output::write_goroutine_profile(path, goroutines, ctx, s.taken_at_ns));
   give_to_invoking_user(path);
   return {};
 }
