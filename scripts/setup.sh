@@ -13,8 +13,9 @@ packages=(
   libelf-dev libdw-dev libcapstone-dev zlib1g-dev
   # command line, JSON
   libcli11-dev nlohmann-json3-dev
-  # tests: GoogleTest, the vmtest runner, the Go toolchain cache (dpkg-deb, keys)
-  libgtest-dev libgmock-dev python3 dpkg debian-archive-keyring xz-utils zstd
+  # tests: GoogleTest, the vmtest runner, the Go toolchain cache (dpkg-deb, keys),
+  # a headless browser that renders the HTML report
+  libgtest-dev libgmock-dev python3 dpkg debian-archive-keyring xz-utils zstd chromium
 )
 
 missing=()
