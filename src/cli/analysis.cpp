@@ -121,9 +121,29 @@ void Analysis::note(const std::string& text) {
   if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) notes_.push_back(text);
 }
 
+namespace {
+
+// `part` shows nothing `whole` does not: the same rule, and every goroutine of it in
+// `whole` (a deadlock judged again later, or again from a replay without the process's
+// memory, may come out as a smaller set of the same goroutines).
+bool covered_by(const detect::Finding& part, const detect::Finding& whole) {
+  if (part.rule != whole.rule) return false;
+  for (const auto& g : part.goroutines)
+    if (std::none_of(whole.goroutines.begin(), whole.goroutines.end(),
+                     [&](const detect::FindingGoroutine& w) { return w.goid == g.goid; }))
+      return false;
+  return true;
+}
+
+}  // namespace
+
 void Analysis::remember(std::vector<detect::Finding>& found, std::vector<detect::Finding>* fresh) {
   for (auto& f : found) {
-    if (!keys_.insert(f.key).second) continue;
+    if (keys_.count(f.key)) continue;
+    if (std::any_of(deadlocks_.begin(), deadlocks_.end(),
+                    [&](const detect::Finding& d) { return covered_by(f, d); }))
+      continue;
+    keys_.insert(f.key);
     deadlocks_.push_back(f);
     if (fresh) fresh->push_back(std::move(f));
   }
@@ -202,6 +222,8 @@ std::vector<detect::Finding> Analysis::detect_live(int64_t now_ns, bool target_e
 std::vector<detect::Finding> Analysis::tick(int64_t now_ns) {
   rules_.sample(now_ns, model_);
   std::vector<detect::Finding> fresh;
+  // A replay judges once, at the end, when every verdict of the recording is adopted.
+  if (!binary_) return fresh;
   const std::string sig = suspect_signature(model_, now_ns, config_.deadlock_after_ns);
   if (sig.empty()) {
     last_suspects_.clear();

@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   goscope::cli::register_inspect_command(app, exit_code);
   goscope::cli::register_dump_command(app, exit_code);
   goscope::cli::register_trace_command(app, exit_code);
+  goscope::cli::register_record_commands(app, exit_code);
+  goscope::cli::register_report_commands(app, exit_code);
   goscope::cli::register_planned_commands(app, exit_code);
 
   // `-- CMD ARGS` is the target command, not goscope's arguments.

@@ -17,16 +17,10 @@ struct Planned {
 };
 
 constexpr Planned kPlanned[] = {
-    {"record", "Write a trace file", "tracked in issue 7: recording and exports"},
-    {"capture", "Record for a while, then write trace, findings, pprof and HTML into a folder",
-     "tracked in issue 7: recording and exports"},
     {"top", "Live table of goroutines: state, wait reason, blocked for, top frame",
      "no issue yet; meanwhile `goscope trace -q` ends with the same state as a summary"},
     {"stat", "Hardware and software counters per process, thread and goroutine",
      "tracked in issue 8: counters"},
-    {"report", "Findings and summary of a recorded trace", "tracked in issue 7: recording and exports"},
-    {"export", "Convert a trace to pprof, Perfetto JSON, folded stacks, JSON lines or HTML",
-     "tracked in issue 7: recording and exports"},
 };
 
 }  // namespace

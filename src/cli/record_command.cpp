@@ -1,0 +1,291 @@
+// `goscope record`: a live session whose events go to a trace file instead of
+// the terminal; and `goscope capture`: record for a while, then write the trace,
+// the findings, every profile, the Perfetto timeline and the HTML report into
+// one folder, in one command an on-call engineer can run under sudo.
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <set>
+
+#include "cli/analysis.h"
+#include "cli/commands.h"
+#include "cli/exports.h"
+#include "cli/live_session.h"
+#include "cli/options.h"
+#include "cli/replay.h"
+#include "common/clock.h"
+#include "common/hex.h"
+#include "common/invoking_user.h"
+#include "output/display.h"
+#include "output/trace_file.h"
+
+#ifndef GOSCOPE_VERSION
+#define GOSCOPE_VERSION "0.0.0"
+#endif
+
+namespace goscope::cli {
+
+namespace {
+
+// The executable's build id for pprof's mapping: the GNU one when the linker wrote
+// it (external linking), else Go's own (.note.go.buildid), as `go tool buildid` shows.
+std::string build_id_of(const sym::ElfFile& elf) {
+  for (const char* name : {".note.gnu.build-id", ".note.go.buildid"}) {
+    auto sec = elf.find_section(name);
+    if (!sec || sec->size < 12 || sec->offset + sec->size > elf.bytes().size()) continue;
+    const uint8_t* p = elf.bytes().data() + sec->offset;
+    auto u32 = [&](size_t at) { return uint32_t(p[at]) | uint32_t(p[at + 1]) << 8 | uint32_t(p[at + 2]) << 16 | uint32_t(p[at + 3]) << 24; };
+    const uint32_t namesz = u32(0), descsz = u32(4);
+    const uint64_t desc = 12 + ((uint64_t(namesz) + 3) & ~uint64_t(3));
+    if (desc + descsz > sec->size) continue;
+    if (std::string(name) == ".note.gnu.build-id") return hex_bytes(p + desc, descsz);
+    return std::string(reinterpret_cast<const char*>(p + desc), descsz);
+  }
+  return "";
+}
+
+output::TraceMeta meta_of(LiveSession& s, const LiveFlags& flags) {
+  output::TraceMeta m;
+  m.goscope_version = GOSCOPE_VERSION;
+  m.pid = s.target().pid();
+  // A launched child is still held before its exec: its /proc/PID/exe is goscope.
+  m.exe_name = s.target().exe_path();
+  char exe[4096];
+  const ssize_t n = readlink(("/proc/" + std::to_string(m.pid) + "/exe").c_str(), exe, sizeof exe - 1);
+  if (!s.target().launched() && n > 0) m.exe_name = std::string(exe, size_t(n));
+  m.command = flags.target.command;
+  m.launched = s.target().launched();
+  m.build_id = build_id_of(s.tracer().binary().elf());
+  m.probe_set = flags.all_ops ? "all-ops" : "default";
+  m.scheduler = flags.scheduler;
+  m.lock_holders = flags.lock_holders;
+  m.holders_traced = s.holders_traced();
+  m.stack_depth = flags.stack_depth;
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  m.start_ns = s.mark_start();
+  m.start_unix_ns = int64_t(wall.tv_sec) * 1'000'000'000 + wall.tv_nsec;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  m.hostname = host;
+  struct utsname u;
+  if (uname(&u) == 0) m.kernel = u.release;
+  return m;
+}
+
+struct Recorded {
+  std::vector<detect::Finding> findings;
+  output::TraceEnd end;
+  uint64_t events = 0;
+  uint64_t bytes = 0;
+};
+
+// Runs the session into a trace file. Deadlock and leak verdicts (they needed the
+// process's memory) go into the file as they are reached, so a replay has them.
+Expected<Recorded> record_to(LiveSession& s, const LiveFlags& flags, const std::string& path, bool color) {
+  const output::TraceMeta meta = meta_of(s, flags);
+  auto writer = output::TraceWriter::create(path, meta, s.symbols()->code_ptr(), s.tracer().stacks());
+  if (!writer) return writer.error();
+  give_to_invoking_user(path);
+  output::TraceWriter& w = **writer;
+  if (s.tracer().snapshot())
+    if (auto ok = w.seed(*s.tracer().snapshot(), s.tracer().load_bias()); !ok) return ok.error();
+  std::optional<Error> write_error;
+  std::set<std::string> stored;
+  auto store = [&](const detect::Finding& f) {
+    if (!Analysis::from_wait_for_graph(f) || !stored.insert(f.key).second) return;
+    if (auto ok = w.finding(f); !ok && !write_error) write_error = ok.error();
+  };
+  auto on_event = [&](const model::Event& e) {
+    if (write_error) return;
+    if (auto ok = w.event(e); !ok) write_error = ok.error();
+  };
+  auto on_second = [&](int64_t, std::vector<detect::Finding>& fresh) {
+    for (const auto& f : fresh) store(f);
+    if (!fresh.empty()) {
+      std::fprintf(stderr, "goscope: found while recording:\n");
+      print_findings(stderr, fresh, color);
+    }
+    // A killed recorder loses at most the last second.
+    if (!write_error)
+      if (auto ok = w.flush(); !ok) write_error = ok.error();
+  };
+  s.announce("recording");
+  auto ran = s.run(on_event, on_second);
+  Recorded r;
+  r.findings = s.analysis().finish(s.end_ns(), s.target_exited());
+  for (const auto& f : r.findings) store(f);
+  for (const auto& n : s.analysis().notes())
+    if (auto ok = w.note(n); !ok && !write_error) write_error = ok.error();
+  r.end.end_ns = s.end_ns();
+  r.end.reason = s.end_reason();
+  r.end.target_exited = s.target_exited();
+  r.end.counters = s.counters();
+  if (auto ok = w.close(r.end); !ok && !write_error) write_error = ok.error();
+  if (!ran) return ran.error();
+  if (write_error) return make_error("writing " + path + " failed: " + write_error->message);
+  r.events = w.events_written();
+  r.bytes = w.bytes_written();
+  return r;
+}
+
+void print_recorded(const std::string& path, const Recorded& r, const LiveSession& s) {
+  const double secs = double(r.end.end_ns - s.start_ns()) / 1e9;
+  std::fprintf(stderr, "goscope: stopped (%s)\n", r.end.reason.c_str());
+  std::fprintf(stderr, "goscope: %" PRIu64 " events in %.1f s to %s: %s, %.1f bytes per event", r.events, secs,
+               path.c_str(), output::size_text(r.bytes).c_str(), r.events ? double(r.bytes) / double(r.events) : 0.0);
+  if (r.end.counters.lost()) std::fprintf(stderr, "; %" PRIu64 " lost", r.end.counters.lost());
+  std::fprintf(stderr, "\n");
+}
+
+// ---------------------------------------------------------------- record
+
+struct RecordCliOptions {
+  LiveFlags live;
+  std::string output = "goscope.gst";
+  std::string color = "auto";
+};
+
+int run_record(const RecordCliOptions& o) {
+  auto session = LiveSession::start(o.live);
+  if (!session) return fail(session.error());
+  LiveSession& s = **session;
+  const bool color = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+  auto r = record_to(s, o.live, o.output, color);
+  if (!r) return fail(r.error());
+  print_recorded(o.output, *r, s);
+  print_findings(stderr, r->findings, color);
+  for (const auto& n : s.analysis().notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
+  std::fprintf(stderr, "goscope: see it with: goscope report %s  (or goscope export %s -o report.html)\n",
+               o.output.c_str(), o.output.c_str());
+  const FindingsConfig& config = s.findings_config();
+  if (!config.findings_path.empty())
+    if (auto ok = write_findings_file(config.findings_path, r->findings); !ok) return fail(ok.error());
+  return findings_exit_code(r->findings, config);
+}
+
+// ---------------------------------------------------------------- capture
+
+struct CaptureCliOptions {
+  LiveFlags live;
+  std::string dir;
+  std::string color = "auto";
+};
+
+std::string default_capture_dir(pid_t pid) {
+  char stamp[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  return "goscope-capture-" + std::to_string(pid) + "-" + stamp;
+}
+
+Expected<void> make_dir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Error::from_errno("cannot create " + dir, errno);
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return make_error(dir + " exists and is not a folder");
+  give_to_invoking_user(dir);
+  return {};
+}
+
+int run_capture(const CaptureCliOptions& o) {
+  auto session = LiveSession::start(o.live);
+  if (!session) return fail(session.error());
+  LiveSession& s = **session;
+  const std::string dir = o.dir.empty() ? default_capture_dir(s.target().pid()) : o.dir;
+  if (auto ok = make_dir(dir); !ok) return fail(ok.error());
+  const bool color = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+  const std::string trace_path = dir + "/trace.gst";
+  auto r = record_to(s, o.live, trace_path, color);
+  if (!r) return fail(r.error());
+  print_recorded(trace_path, *r, s);
+
+  // Everything else comes from the trace file, read back: the files agree with it, and
+  // the trace is known to be readable before anyone needs it.
+  const std::vector<std::pair<ExportFormat, std::string>> outputs = {
+      {ExportFormat::kHtml, "report.html"},          {ExportFormat::kFindingsText, "findings.txt"},
+      {ExportFormat::kFindingsJson, "findings.json"}, {ExportFormat::kSarif, "findings.sarif"},
+      {ExportFormat::kBlockProfile, "block.pb.gz"},  {ExportFormat::kMutexProfile, "mutex.pb.gz"},
+      {ExportFormat::kGoroutineProfile, "goroutine.pb.gz"}, {ExportFormat::kOffCpuProfile, "offcpu.pb.gz"},
+      {ExportFormat::kFolded, "block.folded"},       {ExportFormat::kFoldedOffCpu, "offcpu.folded"},
+      {ExportFormat::kPerfetto, "timeline.json"},
+  };
+  std::vector<ExportFormat> formats;
+  for (const auto& [f, name] : outputs) formats.push_back(f);
+  auto replay = Replay::open(trace_path, s.findings_config(), wants_for(formats));
+  if (!replay) return fail(replay.error());
+  (*replay)->run();
+  if (!(*replay)->damage().empty())
+    std::fprintf(stderr, "goscope: WARNING: %s\n", (*replay)->damage().c_str());
+  std::vector<std::string> written{trace_path};
+  for (const auto& [format, name] : outputs) {
+    auto files = write_export(**replay, format, dir + "/" + name);
+    if (!files) {
+      std::fprintf(stderr, "goscope: %s\n", files.error().message.c_str());
+      continue;
+    }
+    written.insert(written.end(), files->begin(), files->end());
+  }
+  const auto& findings = (*replay)->findings();
+  print_findings(stderr, findings, color);
+  const FindingsConfig& config = s.findings_config();
+  if (!config.findings_path.empty())
+    if (auto ok = write_findings_file(config.findings_path, r->findings); !ok) return fail(ok.error());
+  std::printf("goscope capture of PID %d (%s) in %s:\n", s.target().pid(), s.target().exe_path().c_str(),
+              dir.c_str());
+  for (const auto& f : written) {
+    struct stat st;
+    const uint64_t size = stat(f.c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
+    std::printf("  %-40s %10s\n", f.c_str(), output::size_text(size).c_str());
+  }
+  std::printf("Open %s/report.html in a browser; timeline.json in ui.perfetto.dev; "
+              "go tool pprof -http=: %s/block.pb.gz\n",
+              dir.c_str(), dir.c_str());
+  const bool all_written = written.size() == outputs.size() + 1;
+  if (!all_written) return kExitCouldNotRun;
+  return findings_exit_code(findings, config);
+}
+
+}  // namespace
+
+void register_record_commands(CLI::App& app, int& exit_code) {
+  auto ro = std::make_shared<RecordCliOptions>();
+  CLI::App* rec = app.add_subcommand("record", "Write a trace file (for report, export, or another machine)");
+  rec->footer(
+      "Examples:\n"
+      "  sudo goscope record -p 1234 -d 60s -o incident.gst\n"
+      "  sudo goscope record --all-ops -o run.gst -- ./myprog args\n"
+      "  goscope report incident.gst; goscope export incident.gst -o report.html\n\n"
+      "The trace holds every event, the goroutines at attach, the symbols and build info of\n"
+      "the program (it opens without the binary) and the deadlock verdicts reached while\n"
+      "recording. It is written in blocks with checksums, flushed every second: a killed\n"
+      "recorder loses at most the last second.\n"
+      "Exit code 0: nothing at or above --fail-on; 1: findings; 2: could not run.");
+  ro->live.add_to(*rec);
+  rec->add_option("-o,--output", ro->output, "the trace file to write (default goscope.gst)");
+  rec->add_option("--color", ro->color, "auto (on a terminal), always or never");
+  rec->callback([ro, &exit_code] { exit_code = run_record(*ro); });
+
+  auto co = std::make_shared<CaptureCliOptions>();
+  CLI::App* cap = app.add_subcommand(
+      "capture", "Record for a while, then write trace, findings, pprof, Perfetto and HTML into a folder");
+  cap->footer(
+      "Examples:\n"
+      "  sudo goscope capture -p 1234 -d 60s -o incident/\n"
+      "  sudo goscope capture -o run/ -- ./myprog args\n\n"
+      "Writes into the folder (owned by you, not root, under sudo): trace.gst, report.html,\n"
+      "findings.txt/.json/.sarif, block/mutex/goroutine/offcpu .pb.gz (go tool pprof),\n"
+      "block.folded and offcpu.folded (flamegraph.pl, speedscope), timeline.json\n"
+      "(ui.perfetto.dev). Exit code 0: nothing at or above --fail-on; 1: findings; 2: could not run.");
+  co->live.add_to(*cap, "30s");
+  cap->add_option("-o,--output", co->dir, "the folder to write (default goscope-capture-PID-TIME)");
+  cap->add_option("--color", co->color, "auto (on a terminal), always or never");
+  cap->callback([co, &exit_code] { exit_code = run_capture(*co); });
+}
+
+}  // namespace goscope::cli
