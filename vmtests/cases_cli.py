@@ -46,9 +46,16 @@ def once_cli_errors(goscope):
     _expect_error(goscope, ["trace", "--", "/bin/true"], "not a Go program")
     _expect_error(goscope, ["trace", "--buffer-size", "3", "--", hello], "power of two")
     _expect_error(goscope, ["trace", "-d", "soon", "--", hello], "invalid duration")
-    for planned in ["record", "capture", "top", "stat", "report", "export"]:
+    for planned in ["top", "stat"]:
         # say so plainly, exit 2, no fake output
         _expect_error(goscope, [planned, "-p", "1"], "not built yet")
+    _expect_error(goscope, ["record", "-p", "4194304"], "4194304")
+    _expect_error(goscope, ["capture", "-o", "/nonexistent/dir/x", "--", "/bin/true"], "not a Go program")
+    _expect_error(goscope, ["report"], "file")
+    _expect_error(goscope, ["report", "/nonexistent.gst"], "/nonexistent.gst")
+    _expect_error(goscope, ["export", "/nonexistent.gst", "-o", "x.html"], "/nonexistent.gst")
+    _expect_error(goscope, ["export", "/nonexistent.gst", "-o", "x.pb.gz"], "which profile")
+    _expect_error(goscope, ["export", "/nonexistent.gst", "-o", "x.html", "--format", "png"], "unknown format")
     p = _run(goscope, ["--help"])
     check(p.returncode == 0 and "probe" in p.stdout, "goscope --help failed")
 
