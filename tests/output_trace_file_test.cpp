@@ -17,15 +17,14 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <map>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "detect/code_info.h"
 #include "output/findings_codec.h"
-#include "symbolizer/probe_sites.h"
 #include "symbolizer/symbolizer.h"
 #include "testprogs.h"
 
@@ -36,67 +35,6 @@ using ::testing::HasSubstr;
 namespace fs = std::filesystem;
 
 // ---- helpers
-
-// The live answer over a GoBinary, for the test: frames and entries from the
-// pclntab, lock lines from inlined and direct calls of the lock functions.
-class TestBinaryCode final : public detect::CodeInfo {
- public:
-  explicit TestBinaryCode(std::shared_ptr<const sym::GoBinary> binary) : binary_(std::move(binary)) {
-    if (auto entry = binary_->function_address("runtime.main")) {
-      const auto f = frames(*entry);
-      const std::string_view file = f.empty() ? "" : f.back().file;
-      if (file.ends_with("/runtime/proc.go")) goroot_src_ = std::string(file.substr(0, file.size() - 15));
-    }
-    for (const char* name : {"sync.(*Mutex).Lock", "sync.(*Mutex).lockSlow", "internal/sync.(*Mutex).Lock",
-                             "sync.(*RWMutex).Lock"})
-      if (auto a = binary_->function_address(name)) lock_functions_[*a] = false;
-    for (const char* name : {"sync.(*RWMutex).RLock"})
-      if (auto a = binary_->function_address(name)) lock_functions_[*a] = true;
-  }
-  std::vector<detect::SourceFrame> frames(uint64_t vaddr) const override {
-    std::vector<detect::SourceFrame> out;
-    for (const auto& f : binary_->pclntab().frames_at(vaddr))
-      out.push_back({f.function, f.file, f.line, f.inlined});
-    return out;
-  }
-  std::optional<uint64_t> function_entry(uint64_t vaddr) const override {
-    auto idx = binary_->pclntab().function_at(vaddr);
-    if (!idx) return std::nullopt;
-    return binary_->pclntab().function_entry(*idx);
-  }
-  const detect::LockLines& lock_lines(uint64_t entry) const override {
-    auto [it, inserted] = lock_lines_.try_emplace(entry);
-    if (!inserted) return it->second;
-    const auto& tab = binary_->pclntab();
-    auto idx = tab.function_at(entry);
-    if (!idx) return it->second;
-    auto own_line = [&](uint64_t pc) {
-      const auto f = tab.frames_at(pc);
-      return f.empty() ? 0 : f.back().line;
-    };
-    for (const auto& r : tab.inlined_ranges(*idx))
-      for (auto callee : r.chain) {
-        if (callee == "sync.(*Mutex).Lock") it->second.lock.push_back(own_line(r.start));
-        if (callee == "sync.(*RWMutex).RLock") it->second.rlock.push_back(own_line(r.start));
-      }
-    for (const auto& c : sym::direct_calls(*binary_, tab.function_entry(*idx), tab.function_end(*idx))) {
-      auto l = lock_functions_.find(c.target);
-      if (l != lock_functions_.end())
-        (l->second ? it->second.rlock : it->second.lock).push_back(own_line(c.site));
-    }
-    return it->second;
-  }
-  std::string_view goroot_src() const override { return goroot_src_; }
-  const sym::GoOffsets& offsets() const override { return binary_->offsets().offsets; }
-  const std::vector<std::string>& wait_reasons() const override { return binary_->offsets().wait_reasons; }
-  const sym::BuildInfo& build_info() const override { return binary_->build_info(); }
-
- private:
-  std::shared_ptr<const sym::GoBinary> binary_;
-  std::string goroot_src_;
-  std::map<uint64_t, bool> lock_functions_;  // entry -> read lock
-  mutable std::map<uint64_t, detect::LockLines> lock_lines_;
-};
 
 // A CodeInfo with fixed answers, for tests about the format rather than a binary.
 class FixedCode final : public detect::CodeInfo {
@@ -604,7 +542,7 @@ TEST(OutputTraceFile, CodeTablesAnswerAsTheBinaryDid) {
   GS_REQUIRE_TESTPROGS();
   auto binary = sym::GoBinary::open(testing::testprog("1.22", "default", "bug_abba"));
   ASSERT_TRUE(binary) << binary.error().message;
-  const auto live = std::make_shared<TestBinaryCode>(*binary);
+  const auto live = detect::binary_code_info(**binary);
   const auto& tab = (*binary)->pclntab();
   auto entry = [&](const char* name) {
     auto a = (*binary)->function_address(name);

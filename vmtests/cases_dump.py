@@ -184,9 +184,9 @@ def _check_pprof(goscope, go, prog):
         for f in prog.facts():
             if f.get("_") != "blocked":
                 continue
-            mine = [smp for smp in samples if re.search(rf"^\s+goid:\s+{f['goid']}$", smp, re.M)]
+            mine = [smp for smp in samples if re.search(rf"^\s*goid:\s+{f['goid']}$", smp, re.M)]
             check(len(mine) == 1, f"goroutine {f['goid']} is not exactly one sample of the profile")
-            check(re.search(rf"^\s+wait_reason:\s+{re.escape(f['reason'])}$", mine[0], re.M),
+            check(re.search(rf"^\s*wait_reason:\s+{re.escape(f['reason'])}$", mine[0], re.M),
                   f"goroutine {f['goid']}'s sample lacks wait_reason {f['reason']!r}: {mine[0]}")
             check(re.search(r"^\s+(\d+\s+)?main\.", mine[0], re.M),
                   f"goroutine {f['goid']}'s stack has no main.* frame: {mine[0]}")

@@ -78,7 +78,7 @@ def _check_profiles(where, go, d, goids):
                 continue
             if kind == "goroutine" and mode == "-traces":
                 for g in goids:
-                    if not re.search(rf"^\s+goid:\s+{g}$", out, re.M):
+                    if not re.search(rf"^\s*goid:\s+{g}$", out, re.M):
                         problems.append(f"{where}: goroutine profile has no sample labelled goid {g}")
                 if not re.search(r"^\s+(\d+\s+)?main\.", out, re.M):
                     problems.append(f"{where}: goroutine profile has no main.* frame: {out[-800:]}")

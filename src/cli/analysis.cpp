@@ -13,7 +13,6 @@
 
 #include "cli/options.h"
 #include "common/duration.h"
-#include "common/invoking_user.h"
 #include "loader/reachability.h"
 #include "loader/snapshot_reader.h"
 #include "output/findings_report.h"
@@ -81,13 +80,7 @@ Expected<void> write_findings_file(const std::string& path, const std::vector<de
     output::write_findings_text(os, findings, {});
     text = os.str();
   }
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Error::from_errno("cannot write " + path, errno);
-  f << text;
-  f.close();
-  if (!f) return Error::from_errno("cannot write " + path, errno);
-  give_to_invoking_user(path);
-  return {};
+  return write_text_file(path, text);
 }
 
 void print_findings(FILE* out, const std::vector<detect::Finding>& findings, bool color) {

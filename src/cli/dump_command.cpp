@@ -471,7 +471,7 @@ int run_dump(const DumpOptions& o) {
     if (!o.no_analysis) {
       std::fflush(stdout);
       std::printf("\n");
-      print_findings(stdout, findings, isatty(fileno(stdout)));
+      print_findings(stdout, findings, use_color("auto", stdout));
       for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
     }
   }

@@ -3,13 +3,16 @@
 #include "common/duration.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 
 #include "common/clock.h"
+#include "common/invoking_user.h"
 #include "loader/target.h"
 
 namespace goscope::cli {
@@ -35,6 +38,29 @@ Expected<void> TargetOptions::validate() const {
 
 Expected<std::chrono::nanoseconds> parse_duration(const std::string& text) {
   return goscope::parse_duration(text);
+}
+
+void add_color_option(CLI::App& app, std::string& flag) {
+  app.add_option("--color", flag, "auto (on a terminal), always or never");
+}
+
+bool use_color(const std::string& flag, FILE* stream) {
+  return flag == "always" || (flag == "auto" && stream && isatty(fileno(stream)));
+}
+
+Expected<FilePtr> create_user_file(const std::string& path) {
+  FilePtr f(std::fopen(path.c_str(), "w"), &std::fclose);
+  if (!f) return Error::from_errno("cannot write " + path, errno);
+  give_to_invoking_user(path);
+  return f;
+}
+
+Expected<void> write_text_file(const std::string& path, std::string_view text) {
+  auto f = create_user_file(path);
+  if (!f) return f.error();
+  const bool written = std::fwrite(text.data(), 1, text.size(), f->get()) == text.size();
+  if (!written || std::fclose(f->release()) != 0) return Error::from_errno("cannot write " + path, errno);
+  return {};
 }
 
 namespace {

@@ -156,7 +156,7 @@ int run_record(const RecordCliOptions& o) {
   auto session = LiveSession::start(o.live);
   if (!session) return fail(session.error());
   LiveSession& s = **session;
-  const bool color = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+  const bool color = use_color(o.color, stderr);
   auto r = record_to(s, o.live, o.output, color);
   if (!r) return fail(r.error());
   print_recorded(o.output, *r, s);
@@ -199,7 +199,7 @@ int run_capture(const CaptureCliOptions& o) {
   LiveSession& s = **session;
   const std::string dir = o.dir.empty() ? default_capture_dir(s.target().pid()) : o.dir;
   if (auto ok = make_dir(dir); !ok) return fail(ok.error());
-  const bool color = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+  const bool color = use_color(o.color, stderr);
   const std::string trace_path = dir + "/trace.gst";
   auto r = record_to(s, o.live, trace_path, color);
   if (!r) return fail(r.error());
@@ -268,7 +268,7 @@ void register_record_commands(CLI::App& app, int& exit_code) {
       "Exit code 0: nothing at or above --fail-on; 1: findings; 2: could not run.");
   ro->live.add_to(*rec);
   rec->add_option("-o,--output", ro->output, "the trace file to write (default goscope.gst)");
-  rec->add_option("--color", ro->color, "auto (on a terminal), always or never");
+  add_color_option(*rec, ro->color);
   rec->callback([ro, &exit_code] { exit_code = run_record(*ro); });
 
   auto co = std::make_shared<CaptureCliOptions>();
@@ -284,7 +284,7 @@ void register_record_commands(CLI::App& app, int& exit_code) {
       "(ui.perfetto.dev). Exit code 0: nothing at or above --fail-on; 1: findings; 2: could not run.");
   co->live.add_to(*cap, "30s");
   cap->add_option("-o,--output", co->dir, "the folder to write (default goscope-capture-PID-TIME)");
-  cap->add_option("--color", co->color, "auto (on a terminal), always or never");
+  add_color_option(*cap, co->color);
   cap->callback([co, &exit_code] { exit_code = run_capture(*co); });
 }
 

@@ -2,9 +2,8 @@
 // findings, judged by the same detectors as live -- and `goscope export FILE -o
 // OUT`: the trace in a format other tools read (pprof, Perfetto, folded stacks,
 // JSON lines, HTML, SARIF). Neither needs the traced binary nor privileges.
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
@@ -15,7 +14,6 @@
 #include "cli/exports.h"
 #include "cli/options.h"
 #include "cli/replay.h"
-#include "common/invoking_user.h"
 #include "output/display.h"
 #include "output/event_format.h"
 #include "output/findings_report.h"
@@ -70,7 +68,7 @@ int run_report(const ReportCliOptions& o) {
   if (!opened) return fail(opened.error());
   Replay& r = **opened;
   r.run();
-  const bool color = o.color == "always" || (o.color == "auto" && !o.json && isatty(fileno(stdout)));
+  const bool color = use_color(o.color, o.json ? nullptr : stdout);
   output::FormatOptions fopts;
   fopts.color = color;
   fopts.show_runtime = o.runtime;
@@ -82,18 +80,20 @@ int run_report(const ReportCliOptions& o) {
   sopts.color = color;
   if (o.json) {
     nlohmann::json j;
-    j["trace"] = {{"path", o.path},
+    j["trace"] = {{"path", output::valid_utf8(o.path)},
                   {"pid", r.meta().pid},
-                  {"exe", r.meta().exe_name},
-                  {"go_version", r.build_info().go_version},
+                  {"exe", output::valid_utf8(r.meta().exe_name)},
+                  {"go_version", output::valid_utf8(r.build_info().go_version)},
                   {"start_unix_ns", r.meta().start_unix_ns},
                   {"duration_ns", r.end().end_ns - r.meta().start_ns},
                   {"events", r.events()},
                   {"ended_cleanly", r.ended_cleanly()},
-                  {"damage", r.damage()}};
+                  {"damage", output::valid_utf8(r.damage())}};
     j["summary"] = output::trace_summary_json(r.state(), format, r.end().counters, sopts);
     j["findings"] = output::findings_json(r.findings());
-    j["notes"] = r.notes();
+    // Names from the traced binary need not be UTF-8; JSON must be.
+    j["notes"] = nlohmann::json::array();
+    for (const auto& n : r.notes()) j["notes"].push_back(output::valid_utf8(n));
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     print_header(stdout, o.path, r);
@@ -131,18 +131,17 @@ int run_export(const ExportCliOptions& o) {
   Replay& r = **opened;
   std::vector<std::string> written;
   if (*format == ExportFormat::kJsonLines) {
-    std::unique_ptr<FILE, int (*)(FILE*)> out(std::fopen(o.output.c_str(), "w"), &std::fclose);
-    if (!out) return fail(Error::from_errno("cannot write " + o.output, errno));
-    give_to_invoking_user(o.output);
+    auto out = create_user_file(o.output);
+    if (!out) return fail(out.error());
     output::EventFormatter fmt(r.symbols(), r.stream(), {});
     const int64_t t0 = r.meta().start_ns;
     bool failed = false;
     r.run([&](const model::Event& e) {
       if (failed) return;
       const std::string line = fmt.json_text(e, t0) + "\n";
-      failed = std::fwrite(line.data(), 1, line.size(), out.get()) != line.size();
+      failed = std::fwrite(line.data(), 1, line.size(), out->get()) != line.size();
     });
-    if (failed || std::fflush(out.get()) != 0) return fail(Error::from_errno("cannot write " + o.output, errno));
+    if (failed || std::fflush(out->get()) != 0) return fail(Error::from_errno("cannot write " + o.output, errno));
     written.push_back(o.output);
   } else {
     r.run();
@@ -171,7 +170,7 @@ void register_report_commands(CLI::App& app, int& exit_code) {
   rep->add_option("file", ro->path, "the trace (from goscope record / capture)")->required();
   rep->add_flag("--json", ro->json, "machine-readable: trace, summary, findings, notes");
   rep->add_flag("--runtime", ro->runtime, "the runtime's own goroutines and frames too");
-  rep->add_option("--color", ro->color, "auto (on a terminal), always or never");
+  add_color_option(*rep, ro->color);
   ro->findings.add_to(*rep, /*live=*/false);
   rep->callback([ro, &exit_code] { exit_code = run_report(*ro); });
 

@@ -1,9 +1,6 @@
 // `goscope trace`: attach to a Go process (or launch one) and stream its
 // goroutine, channel and lock events live, with a summary at the end.
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -14,7 +11,6 @@
 #include "cli/commands.h"
 #include "cli/live_session.h"
 #include "cli/options.h"
-#include "common/invoking_user.h"
 #include "output/event_filter.h"
 #include "output/event_format.h"
 #include "output/trace_summary.h"
@@ -51,11 +47,11 @@ int run_trace(const TraceCliOptions& o) {
   LiveSession& s = **session;
 
   FILE* out = stdout;
-  std::unique_ptr<FILE, int (*)(FILE*)> out_file(nullptr, &std::fclose);
+  FilePtr out_file(nullptr, &std::fclose);
   if (!o.output.empty()) {
-    out_file.reset(std::fopen(o.output.c_str(), "w"));
-    if (!out_file) return fail(Error::from_errno("cannot write " + o.output, errno));
-    give_to_invoking_user(o.output);
+    auto created = create_user_file(o.output);
+    if (!created) return fail(created.error());
+    out_file = std::move(*created);
     out = out_file.get();
   }
   // A launched program writes to the same stdout: each event line must then go out in
@@ -63,7 +59,7 @@ int run_trace(const TraceCliOptions& o) {
   // stream whose buffer holds any line does exactly that.
   static char line_buffer[1 << 20];
   if (out == stdout && s.target().launched()) std::setvbuf(out, line_buffer, _IOLBF, sizeof line_buffer);
-  const bool color = o.color == "always" || (o.color == "auto" && !o.json && isatty(fileno(out)));
+  const bool color = use_color(o.color, o.json ? nullptr : out);
   output::FormatOptions fopts;
   fopts.color = color;
   fopts.show_runtime = o.filter.include_runtime;
@@ -72,7 +68,7 @@ int run_trace(const TraceCliOptions& o) {
   output::EventFormatter format(s.symbols(), s.stream(), fopts);
   auto filter = output::EventFilter::make(spec, format.symbols(), &s.state());
   if (!filter) return fail(filter.error());
-  const bool color_stderr = o.color == "always" || (o.color == "auto" && isatty(fileno(stderr)));
+  const bool color_stderr = use_color(o.color, stderr);
 
   s.announce("tracing");
   uint64_t printed = 0;
@@ -112,10 +108,7 @@ int run_trace(const TraceCliOptions& o) {
     if (auto ok = write_findings_file(config.findings_path, findings); !ok) return fail(ok.error());
   if (!o.summary_json.empty()) {
     const std::string text = output::trace_summary_json(s.state(), format, counters, sopts).dump(2) + "\n";
-    std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(o.summary_json.c_str(), "w"), &std::fclose);
-    if (!f || std::fwrite(text.data(), 1, text.size(), f.get()) != text.size())
-      return fail(Error::from_errno("cannot write " + o.summary_json, errno));
-    give_to_invoking_user(o.summary_json);
+    if (auto ok = write_text_file(o.summary_json, text); !ok) return fail(ok.error());
   }
   return findings_exit_code(findings, config);
 }
@@ -148,7 +141,7 @@ void register_trace_command(CLI::App& app, int& exit_code) {
   sub->add_option("-o,--output", opts->output, "write events to this file instead of stdout");
   sub->add_option("--summary-json", opts->summary_json, "also write the summary as JSON to this file");
   sub->add_flag("-q,--quiet", opts->quiet, "no event stream: only the summary at the end");
-  sub->add_option("--color", opts->color, "auto (on a terminal), always or never");
+  add_color_option(*sub, opts->color);
   sub->add_option("--frames", opts->show_frames,
                   "stack frames listed under each event (default: only the site)");
   sub->add_flag("--addresses", opts->addresses, "code addresses next to sites and frames");

@@ -3,9 +3,11 @@
 
 #include "common/duration.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <iterator>
+#include <nlohmann/json.hpp>
 
 namespace goscope::output {
 
@@ -38,6 +40,16 @@ std::string frame_text(const detect::CodeFrame& frame) {
 std::string file_line(const detect::CodeFrame& frame) {
   if (!frame.known()) return {};
   return std::string(frame.file) + ":" + std::to_string(frame.line);
+}
+
+std::string json_quote(std::string_view s) {
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string valid_utf8(std::string_view s) {
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
+    return std::string(s);
+  return nlohmann::json::parse(json_quote(s)).get<std::string>();
 }
 
 std::string size_text(uint64_t bytes) {

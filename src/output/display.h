@@ -1,5 +1,6 @@
 // How goscope shows addresses, durations and source positions to a person:
-// one rule for every command (trace lines, summaries, dumps).
+// one rule for every command (trace lines, summaries, dumps); and how names from
+// the binary, which need not be UTF-8, go into JSON.
 #pragma once
 
 #include <cstdint>
@@ -29,5 +30,11 @@ std::string frame_text(const detect::CodeFrame& frame);
 
 // "file:line" with the full path, as JSON shows it; "" for an unknown frame.
 std::string file_line(const detect::CodeFrame& frame);
+
+// `s` as a JSON string, quotes included; bytes that are not UTF-8 become U+FFFD.
+std::string json_quote(std::string_view s);
+
+// `s` with the bytes json_quote() replaces replaced the same way: a string nlohmann::json dumps.
+std::string valid_utf8(std::string_view s);
 
 }  // namespace goscope::output

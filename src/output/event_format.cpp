@@ -83,22 +83,17 @@ const char* role_name(uint16_t flags) {
   return nullptr;
 }
 
-// A string as a JSON value. Names in a binary need not be UTF-8: bad bytes become U+FFFD.
-std::string quote(std::string_view s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // "site", "func" (when the stack has a site) and "stack", serialized once per stack.
 std::string stack_fields(const detect::SymbolizedStack& s) {
   std::string out;
   if (const detect::CodeFrame* site = s.site_frame())
-    out = "\"site\":" + quote(file_line(*site)) + ",\"func\":" + quote(site->function) + ",";
+    out = "\"site\":" + json_quote(file_line(*site)) + ",\"func\":" + json_quote(site->function) + ",";
   out += "\"stack\":[";
   for (size_t i = 0; i < s.frames.size(); i++) {
     const detect::CodeFrame& f = s.frames[i];
     if (i) out += ',';
     if (f.known())
-      out += "{\"func\":" + quote(f.function) + ",\"file\":" + quote(f.file) +
+      out += "{\"func\":" + json_quote(f.function) + ",\"file\":" + json_quote(f.file) +
              ",\"line\":" + std::to_string(f.line) + "}";
     else
       out += "{\"func\":\"?\",\"file\":\"\",\"line\":0,\"pc\":\"" + address_text(f.pc) + "\"}";
@@ -107,7 +102,7 @@ std::string stack_fields(const detect::SymbolizedStack& s) {
 }
 
 // Writes one JSON object as text. Keys are constants of this file; string values are
-// ASCII made here (addresses, kind names) or already quoted (quote()).
+// ASCII made here (addresses, kind names) or already quoted (json_quote()).
 class JsonLine {
  public:
   void number(const char* key, int64_t v) { raw(key, std::to_string(v)); }
@@ -517,7 +512,8 @@ const std::string& EventFormatter::creation_fields(uint64_t pc) const {
   if (inserted) {
     const detect::CodeFrame& go = symbols_->frames_at(pc, true).front();
     if (go.known())
-      it->second = "\"created_at\":" + quote(file_line(go)) + ",\"created_in\":" + quote(go.function);
+      it->second =
+          "\"created_at\":" + json_quote(file_line(go)) + ",\"created_in\":" + json_quote(go.function);
   }
   return it->second;
 }
@@ -526,7 +522,7 @@ const std::string& EventFormatter::start_fields(uint64_t start_pc) const {
   auto [it, inserted] = start_fields_.try_emplace(start_pc);
   if (inserted) {
     const std::string_view fn = symbols_->function_at(start_pc);
-    if (!fn.empty()) it->second = "\"start_func\":" + quote(fn);
+    if (!fn.empty()) it->second = "\"start_func\":" + json_quote(fn);
   }
   return it->second;
 }
@@ -535,7 +531,7 @@ const std::string& EventFormatter::quoted_reason(uint32_t wait_reason) const {
   auto [it, inserted] = quoted_reasons_.try_emplace(wait_reason);
   if (inserted) {
     const std::string_view name = info_.wait_reason_name(wait_reason);
-    it->second = name.empty() ? "null" : quote(name);
+    it->second = name.empty() ? "null" : json_quote(name);
   }
   return it->second;
 }

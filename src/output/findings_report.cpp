@@ -43,61 +43,15 @@ detect::CodeFrame frame_of(const Location& l) {
   return {.function = l.function, .file = l.file, .line = l.line, .inlined = l.inlined, .pc = l.pc};
 }
 
-// Most severe first; findings of one severity keep their order.
-std::vector<const Finding*> by_severity(const std::vector<Finding>& findings) {
-  std::vector<const Finding*> sorted;
-  sorted.reserve(findings.size());
-  for (const Finding& f : findings) sorted.push_back(&f);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const Finding* a, const Finding* b) { return a->severity > b->severity; });
-  return sorted;
+// A metric in nanoseconds ("wait_ns"), shown as a duration.
+constexpr std::string_view kNs = "_ns";
+bool is_ns_metric(const std::string& name) {
+  return name.size() > kNs.size() && name.ends_with(kNs);
 }
 
-const FindingObject* object_of(const Finding& f, uint64_t address) {
-  for (const FindingObject& o : f.objects)
-    if (o.address == address) return &o;
-  return nullptr;
-}
-
-// "sync.Mutex 0xc0000a4010 (B)": the detector's name, else kind and address.
-std::string object_label(const Finding& f, uint64_t address) {
-  const FindingObject* o = object_of(f, address);
-  if (!o) return address_text(address);
-  if (!o->name.empty()) return o->name;
-  return EventFormatter::object_text(address, o->kind);
-}
-
-// Where a finding points a person and code scanning: its location, else the first
-// goroutine's blocking site, else the first frame of a known function.
-std::optional<Location> primary_location(const Finding& f) {
-  if (f.location && (f.location->known() || !f.location->file.empty())) return f.location;
-  for (const FindingGoroutine& g : f.goroutines)
-    if (g.site && g.site->known()) return g.site;
-  for (const FindingGoroutine& g : f.goroutines)
-    for (const Location& l : g.stack)
-      if (l.known() && !detect::is_runtime_function(l.function)) return l;
-  return std::nullopt;
-}
-
-// "5.2s", "at least 5.2s" (the start was not seen), "" (not blocked).
-std::string blocked_text(const FindingGoroutine& g) {
-  if (g.blocked_ns <= 0) return {};
-  return (g.since_exact ? "" : "at least ") + duration_text(g.blocked_ns);
-}
-
-// A metric's value for people: "wait_ns" 1.5e9 → "wait=1.5s"; 31 → "31".
+// "wait=1.5s", "count=31".
 std::string metric_text(const std::string& name, double value) {
-  constexpr std::string_view kNs = "_ns";
-  const bool is_ns = name.size() > kNs.size() && name.ends_with(kNs);
-  std::string out = is_ns ? name.substr(0, name.size() - kNs.size()) : name;
-  out += '=';
-  if (is_ns && std::isfinite(value)) return out + duration_text(static_cast<int64_t>(value));
-  char buf[40];
-  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15)
-    std::snprintf(buf, sizeof buf, "%.0f", value);
-  else
-    std::snprintf(buf, sizeof buf, "%.3g", value);
-  return out + buf;
+  return metric_label(name) + "=" + metric_value_text(name, value);
 }
 
 // "main.transfer at /home/u/app/bank.go:42"; the parts known.
@@ -219,7 +173,7 @@ class TextWriter {
       const char* sep = "";
       for (uint64_t a : g.waits_on) {
         out_ << sep << object_label(f, a);
-        if (const FindingObject* o = object_of(f, a)) {
+        if (const FindingObject* o = finding_object(f, a)) {
           if (!o->detail.empty()) out_ << " (" << o->detail << ")";
           if (o->made_at && o->made_at->known()) out_ << ", made at " << frame_text(frame_of(*o->made_at));
         }
@@ -229,7 +183,7 @@ class TextWriter {
     }
     if (!g.holds.empty()) {
       const bool inferred = std::any_of(g.holds.begin(), g.holds.end(), [&](uint64_t a) {
-        const FindingObject* o = object_of(f, a);
+        const FindingObject* o = finding_object(f, a);
         return o && o->holders_inferred;
       });
       out_ << (inferred ? "holds (inferred from stacks): " : "holds: ");
@@ -282,14 +236,6 @@ class TextWriter {
 
 // ---- JSON ----
 
-// A string for JSON: names in a binary need not be UTF-8, and nlohmann's dump() throws on
-// bad bytes, so they become U+FFFD here, the way event_format's quote() writes them.
-std::string utf8(std::string_view s) {
-  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; }))
-    return std::string(s);
-  return json::parse(json(s).dump(-1, ' ', false, json::error_handler_t::replace)).get<std::string>();
-}
-
 json addresses_json(const std::vector<uint64_t>& addresses) {
   json a = json::array();
   for (uint64_t x : addresses) a.push_back(address_text(x));
@@ -297,7 +243,10 @@ json addresses_json(const std::vector<uint64_t>& addresses) {
 }
 
 json location_json(const Location& l) {
-  json j = {{"function", utf8(l.function)}, {"file", utf8(l.file)}, {"line", l.line}, {"inlined", l.inlined}};
+  json j = {{"function", valid_utf8(l.function)},
+            {"file", valid_utf8(l.file)},
+            {"line", l.line},
+            {"inlined", l.inlined}};
   if (l.pc) j["pc"] = address_text(l.pc);
   return j;
 }
@@ -310,8 +259,8 @@ json goroutine_json(const FindingGoroutine& g) {
   json stack = json::array();
   for (const Location& l : g.stack) stack.push_back(location_json(l));
   return {{"goid", g.goid},
-          {"state", utf8(g.state)},
-          {"wait_reason", utf8(g.wait_reason)},
+          {"state", valid_utf8(g.state)},
+          {"wait_reason", valid_utf8(g.wait_reason)},
           {"waits_on", addresses_json(g.waits_on)},
           {"holds", addresses_json(g.holds)},
           {"blocked_ns", g.blocked_ns},
@@ -325,8 +274,8 @@ json goroutine_json(const FindingGoroutine& g) {
 json object_json(const FindingObject& o) {
   return {{"address", address_text(o.address)},
           {"kind", model::object_kind_name(o.kind)},
-          {"name", utf8(o.name)},
-          {"detail", utf8(o.detail)},
+          {"name", valid_utf8(o.name)},
+          {"detail", valid_utf8(o.detail)},
           {"held_by", o.held_by},
           {"holders_inferred", o.holders_inferred},
           {"made_at", location_json(o.made_at)}};
@@ -340,18 +289,20 @@ json finding_json(const Finding& f) {
   for (const FindingObject& o : f.objects) objects.push_back(object_json(o));
   json cycle = json::array();
   for (const detect::WaitEdge& e : f.cycle)
-    cycle.push_back(
-        {{"from", e.from}, {"object", address_text(e.object)}, {"to", e.to}, {"relation", utf8(e.relation)}});
+    cycle.push_back({{"from", e.from},
+                     {"object", address_text(e.object)},
+                     {"to", e.to},
+                     {"relation", valid_utf8(e.relation)}});
   json metrics = json::object();
-  for (const auto& [name, value] : f.metrics) metrics[utf8(name)] = value;
+  for (const auto& [name, value] : f.metrics) metrics[valid_utf8(name)] = value;
   return {{"rule", rule.id},
           {"rule_name", rule.name},
           {"severity", detect::severity_name(f.severity)},
           {"confidence", detect::confidence_name(f.confidence)},
-          {"confidence_reason", utf8(f.confidence_reason)},
-          {"title", utf8(f.title)},
-          {"message", utf8(f.message)},
-          {"suggestion", utf8(f.suggestion)},
+          {"confidence_reason", valid_utf8(f.confidence_reason)},
+          {"title", valid_utf8(f.title)},
+          {"message", valid_utf8(f.message)},
+          {"suggestion", valid_utf8(f.suggestion)},
           {"location", location_json(f.location)},
           {"goroutines", std::move(goroutines)},
           {"objects", std::move(objects)},
@@ -359,8 +310,8 @@ json finding_json(const Finding& f) {
           {"metrics", std::move(metrics)},
           {"since_ns", f.since_ns},
           {"detected_ns", f.detected_ns},
-          {"key", utf8(f.key)},
-          {"fingerprint", utf8(f.fingerprint.empty() ? f.key : f.fingerprint)}};
+          {"key", valid_utf8(f.key)},
+          {"fingerprint", valid_utf8(f.fingerprint.empty() ? f.key : f.fingerprint)}};
 }
 
 // ---- SARIF ----
@@ -410,7 +361,7 @@ class SarifWriter {
   json run(const std::vector<Finding>& findings) const {
     json driver = {{"name", "goscope"}, {"rules", rules()}};
     if (!o_.information_uri.empty()) driver["informationUri"] = o_.information_uri;
-    if (!o_.tool_version.empty()) driver["version"] = utf8(o_.tool_version);
+    if (!o_.tool_version.empty()) driver["version"] = valid_utf8(o_.tool_version);
     json results = json::array();
     for (const Finding* f : by_severity(findings)) results.push_back(result(*f));
     json run = {{"tool", {{"driver", std::move(driver)}}}, {"results", std::move(results)}};
@@ -464,12 +415,12 @@ class SarifWriter {
     }
     if (!l.function.empty()) loc["logicalLocations"] = logical(l.function);
     if (loc.empty()) return std::nullopt;
-    if (!message.empty()) loc["message"] = {{"text", utf8(message)}};
+    if (!message.empty()) loc["message"] = {{"text", valid_utf8(message)}};
     return loc;
   }
 
   static json logical(const std::string& function) {
-    return json::array({{{"fullyQualifiedName", utf8(function)}, {"kind", "function"}}});
+    return json::array({{{"fullyQualifiedName", valid_utf8(function)}, {"kind", "function"}}});
   }
 
   // The result's location: the first of the finding's location, the goroutines' sites,
@@ -540,7 +491,7 @@ class SarifWriter {
             {{"location", std::move(*loc)}, {"nestingLevel", 0}, {"importance", "essential"}});
     if (locations.empty()) return std::nullopt;
     return json{{"id", "goroutine " + std::to_string(g.goid)},
-                {"message", {{"text", utf8(goroutine_text(g))}}},
+                {"message", {{"text", valid_utf8(goroutine_text(g))}}},
                 {"locations", std::move(locations)}};
   }
 
@@ -549,7 +500,7 @@ class SarifWriter {
     json r = {{"ruleId", rule.id},
               {"ruleIndex", static_cast<int>(f.rule)},
               {"level", sarif_level(f.severity)},
-              {"message", {{"text", utf8(message(f))}}}};
+              {"message", {{"text", valid_utf8(message(f))}}}};
     json properties = {{"confidence", detect::confidence_name(f.confidence)}, {"goroutines", json::array()}};
     if (auto where = sarif_location(f)) {
       r["locations"] = json::array({std::move(*where)});
@@ -585,11 +536,11 @@ class SarifWriter {
       r["codeFlows"] = json::array({{{"message", {{"text", what}}}, {"threadFlows", std::move(flows)}}});
     }
     const std::string& print = f.fingerprint.empty() ? f.key : f.fingerprint;
-    if (!print.empty()) r["partialFingerprints"] = {{kFingerprint, utf8(print)}};
-    if (!f.confidence_reason.empty()) properties["confidence_reason"] = utf8(f.confidence_reason);
+    if (!print.empty()) r["partialFingerprints"] = {{kFingerprint, valid_utf8(print)}};
+    if (!f.confidence_reason.empty()) properties["confidence_reason"] = valid_utf8(f.confidence_reason);
     if (!f.metrics.empty()) {
       json metrics = json::object();
-      for (const auto& [name, value] : f.metrics) metrics[utf8(name)] = value;
+      for (const auto& [name, value] : f.metrics) metrics[valid_utf8(name)] = value;
       properties["metrics"] = std::move(metrics);
     }
     r["properties"] = std::move(properties);
@@ -601,6 +552,59 @@ class SarifWriter {
 };
 
 }  // namespace
+
+// ---- pieces of a finding
+
+std::vector<const Finding*> by_severity(std::span<const Finding> findings) {
+  std::vector<const Finding*> sorted;
+  sorted.reserve(findings.size());
+  for (const Finding& f : findings) sorted.push_back(&f);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Finding* a, const Finding* b) { return a->severity > b->severity; });
+  return sorted;
+}
+
+const FindingObject* finding_object(const Finding& f, uint64_t address) {
+  for (const FindingObject& o : f.objects)
+    if (o.address == address) return &o;
+  return nullptr;
+}
+
+std::string object_label(const Finding& f, uint64_t address) {
+  const FindingObject* o = finding_object(f, address);
+  if (!o) return address_text(address);
+  if (!o->name.empty()) return o->name;
+  return EventFormatter::object_text(address, o->kind);
+}
+
+std::optional<Location> primary_location(const Finding& f) {
+  if (f.location && (f.location->known() || !f.location->file.empty())) return f.location;
+  for (const FindingGoroutine& g : f.goroutines)
+    if (g.site && g.site->known()) return g.site;
+  for (const FindingGoroutine& g : f.goroutines)
+    for (const Location& l : g.stack)
+      if (l.known() && !detect::is_runtime_function(l.function)) return l;
+  return std::nullopt;
+}
+
+std::string blocked_text(const FindingGoroutine& g) {
+  if (g.blocked_ns <= 0) return {};
+  return (g.since_exact ? "" : "at least ") + duration_text(g.blocked_ns);
+}
+
+std::string metric_label(const std::string& name) {
+  return is_ns_metric(name) ? name.substr(0, name.size() - kNs.size()) : name;
+}
+
+std::string metric_value_text(const std::string& name, double value) {
+  if (is_ns_metric(name) && std::isfinite(value)) return duration_text(static_cast<int64_t>(value));
+  char buf[40];
+  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15)
+    std::snprintf(buf, sizeof buf, "%.0f", value);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", value);
+  return buf;
+}
 
 void write_findings_text(std::ostream& out, const std::vector<Finding>& findings,
                          const TextOptions& options) {

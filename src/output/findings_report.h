@@ -34,9 +34,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -70,5 +72,22 @@ struct SarifOptions {
 };
 
 nlohmann::json findings_sarif(const std::vector<detect::Finding>& findings, const SarifOptions& options);
+
+// ---- pieces of a finding, the same in every report (text, SARIF, HTML)
+
+// Most severe first; findings of one severity keep their order.
+std::vector<const detect::Finding*> by_severity(std::span<const detect::Finding> findings);
+// The object at `address` among the finding's objects, nullptr when not there.
+const detect::FindingObject* finding_object(const detect::Finding& f, uint64_t address);
+// "sync.Mutex 0xc0000a4010 (B)": the detector's name, else kind and address.
+std::string object_label(const detect::Finding& f, uint64_t address);
+// Where to look: its location, else a goroutine's blocking site, else the first non-runtime frame.
+std::optional<detect::Location> primary_location(const detect::Finding& f);
+// "5.2s", "at least 5.2s" (the start was not seen), "" (not blocked).
+std::string blocked_text(const detect::FindingGoroutine& g);
+// A metric's name for people: "wait_ns" -> "wait" (its value is a duration), "count" -> "count".
+std::string metric_label(const std::string& name);
+// A metric's value for people: "wait_ns" 1.5e9 -> "1.5s"; 31 -> "31"; 0.25 -> "0.25".
+std::string metric_value_text(const std::string& name, double value);
 
 }  // namespace goscope::output

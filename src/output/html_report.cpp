@@ -183,47 +183,12 @@ const char* severity_class(Severity s) {
   return "";
 }
 
-std::vector<const Finding*> by_severity(std::span<const Finding> findings) {
-  std::vector<const Finding*> sorted;
-  for (const Finding& f : findings) sorted.push_back(&f);
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const Finding* a, const Finding* b) { return a->severity > b->severity; });
-  return sorted;
-}
-
-const FindingObject* object_of(const Finding& f, uint64_t address) {
-  for (const FindingObject& o : f.objects)
-    if (o.address == address) return &o;
-  return nullptr;
-}
-
-std::string object_label(const Finding& f, uint64_t address) {
-  const FindingObject* o = object_of(f, address);
-  if (!o) return address_text(address);
-  return o->name.empty() ? EventFormatter::object_text(address, o->kind) : o->name;
-}
-
 // Where to look: the finding's location, else the first goroutine's blocking site.
 std::optional<FindingLocation> where_to_look(const Finding& f) {
   if (f.location && (f.location->known() || !f.location->file.empty())) return f.location;
   for (const FindingGoroutine& g : f.goroutines)
     if (g.site && g.site->known()) return g.site;
   return std::nullopt;
-}
-
-std::string blocked_text(const FindingGoroutine& g) {
-  if (g.blocked_ns <= 0) return {};
-  return (g.since_exact ? "" : "at least ") + duration_text(g.blocked_ns);
-}
-
-std::string metric_value_text(const std::string& name, double value) {
-  if (name.ends_with("_ns") && std::isfinite(value)) return duration_text(static_cast<int64_t>(value));
-  char buf[40];
-  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15)
-    std::snprintf(buf, sizeof buf, "%.0f", value);
-  else
-    std::snprintf(buf, sizeof buf, "%.3g", value);
-  return buf;
 }
 
 bool is_deadlock_rule(detect::Rule r) {
@@ -351,7 +316,7 @@ class WaitForGraph {
     Node n{.goroutine = false, .id = address, .in_cycle = in_cycle};
     n.lines.push_back(object_label(f_, address));
     n.tooltip = n.lines[0];
-    if (const FindingObject* o = object_of(f_, address); o && !o->detail.empty()) {
+    if (const FindingObject* o = finding_object(f_, address); o && !o->detail.empty()) {
       n.lines.push_back(o->detail);
       n.tooltip += "\n" + o->detail;
     }
@@ -774,7 +739,7 @@ class Page {
       out_ += "<p class=\"metrics\">";
       for (const auto& [name, value] : f.metrics) {
         out_ += "<span><b>";
-        text(name.ends_with("_ns") ? name.substr(0, name.size() - 3) : name);
+        text(metric_label(name));
         out_ += "</b> ";
         text(metric_value_text(name, value));
         out_ += "</span> ";
@@ -829,7 +794,7 @@ class Page {
       out_ += "<p>waits for ";
       for (size_t i = 0; i < g.waits_on.size(); i++) {
         out_ += (i ? ", " : "") + std::string("<code>") + h(object_label(f, g.waits_on[i])) + "</code>";
-        if (const FindingObject* o = object_of(f, g.waits_on[i]); o && !o->detail.empty())
+        if (const FindingObject* o = finding_object(f, g.waits_on[i]); o && !o->detail.empty())
           out_ += " (" + h(o->detail) + ")";
       }
       out_ += "</p>\n";

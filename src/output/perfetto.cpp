@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_map>
 
@@ -22,11 +21,6 @@ namespace {
 
 // Windows are cut at bucket boundaries: this many buckets over the whole trace.
 constexpr int64_t kBuckets = 65536;
-
-// A string as a JSON value. Names in a binary need not be UTF-8: bad bytes become U+FFFD.
-std::string quote(std::string_view s) {
-  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
 
 // Microseconds since the trace's start, exact to the nanosecond ("1234.567").
 std::string micros(int64_t ns) {
@@ -204,12 +198,12 @@ class Writer {
     std::string process = o_.process_name.empty() ? "process" : o_.process_name;
     process += " (pid " + pid_ + ")";
     file.event("{\"ph\":\"M\",\"pid\":" + pid_ +
-               ",\"name\":\"process_name\",\"args\":{\"name\":" + quote(process) + "}}");
+               ",\"name\":\"process_name\",\"args\":{\"name\":" + json_quote(process) + "}}");
     int64_t rank = 0;
     for (const auto& [goid, track] : shown_) {
       const std::string tid = std::to_string(goid);
       file.event("{\"ph\":\"M\",\"pid\":" + pid_ + ",\"tid\":" + tid +
-                 ",\"name\":\"thread_name\",\"args\":{\"name\":" + quote(track_name(*track)) + "}}");
+                 ",\"name\":\"thread_name\",\"args\":{\"name\":" + json_quote(track_name(*track)) + "}}");
       file.event("{\"ph\":\"M\",\"pid\":" + pid_ + ",\"tid\":" + tid +
                  ",\"name\":\"thread_sort_index\",\"args\":{\"sort_index\":" + std::to_string(rank++) + "}}");
     }
@@ -261,7 +255,7 @@ class Writer {
     auto [it, inserted] = reason_names_.try_emplace(s.wait_reason);
     if (inserted) {
       const std::string_view reason = stream_.wait_reason_name(s.wait_reason);
-      it->second = quote(reason.empty() ? std::string_view("blocked") : reason);
+      it->second = json_quote(reason.empty() ? std::string_view("blocked") : reason);
     }
     return it->second;
   }
@@ -276,7 +270,8 @@ class Writer {
     auto [it, inserted] = site_args_.try_emplace(s.stack);
     if (inserted) {
       if (const detect::CodeFrame* site = symbols_.stack(s.stack).site_frame())
-        it->second = ",\"site\":" + quote(file_line(*site)) + ",\"function\":" + quote(site->function);
+        it->second =
+            ",\"site\":" + json_quote(file_line(*site)) + ",\"function\":" + json_quote(site->function);
     }
     return out + it->second;
   }
@@ -311,9 +306,9 @@ class Writer {
   void write_finding(PartFile& file, const detect::Finding& f, int64_t at) {
     const detect::RuleInfo& rule = detect::rule_info(f.rule);
     file.event("{\"ph\":\"i\",\"s\":\"g\",\"pid\":" + pid_ + ",\"tid\":0,\"ts\":" + ts(at) +
-               ",\"cat\":\"finding\",\"name\":" + quote(f.title) + ",\"args\":{\"rule\":\"" + rule.id +
+               ",\"cat\":\"finding\",\"name\":" + json_quote(f.title) + ",\"args\":{\"rule\":\"" + rule.id +
                "\",\"severity\":\"" + detect::severity_name(f.severity) +
-               "\",\"message\":" + quote(f.message) + "}}");
+               "\",\"message\":" + json_quote(f.message) + "}}");
   }
 
   const Timeline& t_;
