@@ -185,43 +185,8 @@ std::vector<testing::Toolchain> oldest_and_newest() {
   return {all.front(), all.back()};
 }
 
-std::string cache_dir() {
-  if (const char* c = std::getenv("GOSCOPE_CACHE"); c && *c) return c;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/goscope";
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/tmp") + "/.cache/goscope";
-}
-
-// A scratch directory for profiles and pprof's HOME, removed at exit.
-const fs::path& scratch() {
-  static const struct Scratch {
-    fs::path dir;
-    Scratch() {
-      std::string tmpl = (fs::temp_directory_path() / "goscope-pprof-XXXXXX").string();
-      dir = mkdtemp(tmpl.data()) ? fs::path(tmpl) : fs::temp_directory_path();
-    }
-    ~Scratch() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } s;
-  return s.dir;
-}
-
-// Runs `go tool pprof ARGS FILE` with a clean environment. GOCACHE is the
-// matrix's cache because Go >= 1.25 no longer ships pprof prebuilt: `go tool`
-// builds it once (a minute or two) and reuses it afterwards.
-testing::CommandResult go_tool_pprof(const testing::Toolchain& tc, const std::string& args,
-                                     const fs::path& profile) {
-  std::string cmd = "env -i PATH=/usr/bin:/bin HOME='" + scratch().string() +
-                    "' GOENV=off GOTOOLCHAIN=local GOROOT='" + tc.goroot + "' GOCACHE='" + cache_dir() +
-                    "/gocache/" + tc.version + "' '" + tc.goroot + "/bin/go' tool pprof -symbolize=none " +
-                    args + " '" + profile.string() + "' 2>&1";
-  return testing::run_command(cmd);
-}
-
 fs::path write_profile(const ProfileBuilder& b, const std::string& name) {
-  fs::path path = scratch() / name;
+  fs::path path = fs::path(testing::scratch_dir()) / name;
   auto r = b.write_file(path.string());
   EXPECT_TRUE(r) << r.error().message;
   return path;
@@ -232,7 +197,7 @@ TEST(OutputPprofGoTool, BlockProfileTopTotals) {
   fs::path file = write_profile(contention_profile(), "block.pb.gz");
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
-    auto delay = go_tool_pprof(tc, "-top -sample_index=delay", file);
+    auto delay = testing::go_tool_pprof(tc, "-symbolize=none -top -sample_index=delay", file.string());
     ASSERT_EQ(delay.exit_code, 0) << delay.output;
     // 3ms + 5ms + 1.5ms, all of it in the leaf frames of two stacks.
     EXPECT_THAT(delay.output, HasSubstr("Type: delay"));
@@ -242,7 +207,7 @@ TEST(OutputPprofGoTool, BlockProfileTopTotals) {
     EXPECT_THAT(delay.output, HasSubstr("main.handler"));
     EXPECT_THAT(delay.output, Not(HasSubstr("rror")));
 
-    auto count = go_tool_pprof(tc, "-top -sample_index=contentions", file);
+    auto count = testing::go_tool_pprof(tc, "-symbolize=none -top -sample_index=contentions", file.string());
     ASSERT_EQ(count.exit_code, 0) << count.output;
     EXPECT_THAT(count.output, HasSubstr("Type: contentions"));
     EXPECT_THAT(count.output, HasSubstr("of 6 total"));
@@ -254,7 +219,7 @@ TEST(OutputPprofGoTool, MutexProfileTracesShowInlinedFramesAndLabels) {
   fs::path file = write_profile(contention_profile(), "mutex.pb.gz");
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
-    auto r = go_tool_pprof(tc, "-traces", file);
+    auto r = testing::go_tool_pprof(tc, "-symbolize=none -traces", file.string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("Type: delay"));
     EXPECT_THAT(r.output, HasSubstr("Duration: 2s, Total samples = 9.50ms"));
@@ -285,7 +250,7 @@ TEST(OutputPprofGoTool, DefaultSampleType) {
   fs::path file = write_profile(b, "default.pb.gz");
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
-    auto r = go_tool_pprof(tc, "-top", file);
+    auto r = testing::go_tool_pprof(tc, "-symbolize=none -top", file.string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("Type: contentions"));
     EXPECT_THAT(r.output, HasSubstr("of 6 total"));
@@ -297,7 +262,7 @@ TEST(OutputPprofGoTool, RawShowsLocationsFunctionsAndMapping) {
   fs::path file = write_profile(contention_profile(), "raw.pb.gz");
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
-    auto r = go_tool_pprof(tc, "-raw", file);
+    auto r = testing::go_tool_pprof(tc, "-symbolize=none -raw", file.string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("PeriodType: contentions count"));
     EXPECT_THAT(r.output, HasSubstr("Period: 1"));
@@ -341,11 +306,11 @@ TEST(OutputPprofGoTool, GoroutineProfile) {
   fs::path file = write_profile(b, "goroutine.pb.gz");
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
-    auto top = go_tool_pprof(tc, "-top", file);
+    auto top = testing::go_tool_pprof(tc, "-symbolize=none -top", file.string());
     ASSERT_EQ(top.exit_code, 0) << top.output;
     EXPECT_THAT(top.output, HasSubstr("Type: goroutine"));
     EXPECT_THAT(top.output, HasSubstr("of 3 total"));
-    auto traces = go_tool_pprof(tc, "-traces", file);
+    auto traces = testing::go_tool_pprof(tc, "-symbolize=none -traces", file.string());
     ASSERT_EQ(traces.exit_code, 0) << traces.output;
     EXPECT_THAT(traces.output, HasSubstr("      goid:  1\n"
                                          "wait_reason:  chan receive\n"
@@ -365,7 +330,7 @@ TEST(OutputPprofGoTool, CpuProfile) {
   fs::path file = write_profile(b, "cpu.pb.gz");
   for (const auto& tc : oldest_and_newest()) {
     SCOPED_TRACE("go " + tc.version);
-    auto r = go_tool_pprof(tc, "-top", file);
+    auto r = testing::go_tool_pprof(tc, "-symbolize=none -top", file.string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_THAT(r.output, HasSubstr("Type: cpu"));
     EXPECT_THAT(r.output, HasSubstr("Duration: 1s, Total samples = 30ms ( 3.00%)"));

@@ -469,42 +469,6 @@ TEST_F(OutputProfiles, GoroutineProfileHasEveryLiveGoroutine) {
 
 // ---- read back by go tool pprof, of every toolchain of the matrix
 
-std::string cache_dir() {
-  if (const char* c = std::getenv("GOSCOPE_CACHE"); c && *c) return c;
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/goscope";
-  const char* home = std::getenv("HOME");
-  return std::string(home ? home : "/tmp") + "/.cache/goscope";
-}
-
-// A scratch directory for profiles, pprof's HOME and an empty PPROF_BINARY_PATH, removed at exit.
-const fs::path& scratch() {
-  static const struct Scratch {
-    fs::path dir;
-    Scratch() {
-      std::string tmpl = (fs::temp_directory_path() / "goscope-profiles-XXXXXX").string();
-      dir = mkdtemp(tmpl.data()) ? fs::path(tmpl) : fs::temp_directory_path();
-      fs::create_directories(dir / "no-binaries");
-    }
-    ~Scratch() {
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-  } s;
-  return s.dir;
-}
-
-// `go tool pprof ARGS FILE` with a clean environment and no way to find the binary.
-// GOCACHE is the matrix's: Go >= 1.25 builds pprof on first use and reuses it.
-testing::CommandResult go_tool_pprof(const testing::Toolchain& tc, const std::string& args,
-                                     const fs::path& file) {
-  const std::string cmd = "env -i PATH=/usr/bin:/bin HOME='" + scratch().string() + "' PPROF_BINARY_PATH='" +
-                          (scratch() / "no-binaries").string() + "' GOENV=off GOTOOLCHAIN=local GOROOT='" +
-                          tc.goroot + "' GOCACHE='" + cache_dir() + "/gocache/" + tc.version +
-                          "' timeout 120 '" + tc.goroot + "/bin/go' tool pprof " + args + " '" +
-                          file.string() + "' 2>&1";
-  return testing::run_command(cmd);
-}
-
 // The total of `go tool pprof -top`, in nanoseconds for a duration: pprof scales it
 // to a unit of its choosing with two decimals. -1 when the line is missing.
 int64_t pprof_total(const std::string& output) {
@@ -526,7 +490,7 @@ TEST(OutputProfilesGoTool, EveryToolchainReadsBlockMutexAndGoroutineProfiles) {
     BlockingProfiles p(stream.context());
     stream.feed(p, stream.mixed());
     p.finish(kT0 + 50 * kMs);
-    const fs::path dir = scratch() / tc.version;
+    const fs::path dir = fs::path(testing::scratch_dir()) / tc.version;
     fs::create_directories(dir);
     const fs::path block = dir / "block.pb.gz", mutex = dir / "mutex.pb.gz",
                    goroutines = dir / "goroutine.pb.gz";
@@ -536,7 +500,7 @@ TEST(OutputProfilesGoTool, EveryToolchainReadsBlockMutexAndGoroutineProfiles) {
     const std::string file = "mutex_contention/main.go:";
 
     // Block: delay and contentions totals as we count them; functions and lines from the profile alone.
-    auto top = go_tool_pprof(tc, "-top -sample_index=delay", block);
+    auto top = testing::go_tool_pprof(tc, "-top -sample_index=delay", block.string());
     ASSERT_EQ(top.exit_code, 0) << top.output;
     EXPECT_THAT(top.output, HasSubstr(", 100% of "));  // every sample has a stack
     EXPECT_THAT(top.output, HasSubstr("Type: delay"));
@@ -545,17 +509,17 @@ TEST(OutputProfilesGoTool, EveryToolchainReadsBlockMutexAndGoroutineProfiles) {
     EXPECT_THAT(top.output, HasSubstr("sync.(*WaitGroup).Wait"));
     EXPECT_THAT(top.output, HasSubstr("sync.(*Mutex).Lock (inline)"));
     EXPECT_THAT(top.output, Not(HasSubstr("gopark")));
-    auto count = go_tool_pprof(tc, "-top -sample_index=contentions", block);
+    auto count = testing::go_tool_pprof(tc, "-top -sample_index=contentions", block.string());
     ASSERT_EQ(count.exit_code, 0) << count.output;
     EXPECT_THAT(count.output, HasSubstr(", 100% of "));  // every sample has a stack
     EXPECT_EQ(pprof_total(count.output), static_cast<int64_t>(p.block_totals().count)) << count.output;
-    auto lines = go_tool_pprof(tc, "-top -lines", block);
+    auto lines = testing::go_tool_pprof(tc, "-top -lines", block.string());
     ASSERT_EQ(lines.exit_code, 0) << lines.output;
     EXPECT_THAT(lines.output, HasSubstr("main.main ")) << lines.output;
     EXPECT_THAT(lines.output, HasSubstr(file + std::to_string(stream.recv_line)));
     EXPECT_THAT(lines.output, HasSubstr(file + std::to_string(stream.wait_line)));
     EXPECT_THAT(lines.output, HasSubstr(file + std::to_string(stream.lock_line)));
-    auto traces = go_tool_pprof(tc, "-traces", block);
+    auto traces = testing::go_tool_pprof(tc, "-traces", block.string());
     ASSERT_EQ(traces.exit_code, 0) << traces.output;
     EXPECT_THAT(traces.output, HasSubstr("      goid:  1\n"
                                          "wait_reason:  chan receive\n"
@@ -566,16 +530,16 @@ TEST(OutputProfilesGoTool, EveryToolchainReadsBlockMutexAndGoroutineProfiles) {
     EXPECT_THAT(traces.output, Not(HasSubstr("sleep")));
 
     // Mutex: the gate wait charged to main's Unlock, the spin to the spinner's Lock.
-    auto mtop = go_tool_pprof(tc, "-top", mutex);
+    auto mtop = testing::go_tool_pprof(tc, "-top", mutex.string());
     ASSERT_EQ(mtop.exit_code, 0) << mtop.output;
     EXPECT_THAT(mtop.output, HasSubstr(", 100% of "));  // every sample has a stack
     EXPECT_EQ(p.mutex_totals(), (BlockingProfiles::Totals{2, 9 * kMs + 200 * kUs}));
     EXPECT_EQ(pprof_total(mtop.output), p.mutex_totals().delay_ns) << mtop.output;
-    auto mcount = go_tool_pprof(tc, "-top -sample_index=contentions", mutex);
+    auto mcount = testing::go_tool_pprof(tc, "-top -sample_index=contentions", mutex.string());
     ASSERT_EQ(mcount.exit_code, 0) << mcount.output;
     EXPECT_THAT(mcount.output, HasSubstr(", 100% of "));  // every sample has a stack
     EXPECT_EQ(pprof_total(mcount.output), static_cast<int64_t>(p.mutex_totals().count)) << mcount.output;
-    auto mtraces = go_tool_pprof(tc, "-traces", mutex);
+    auto mtraces = testing::go_tool_pprof(tc, "-traces", mutex.string());
     ASSERT_EQ(mtraces.exit_code, 0) << mtraces.output;
     EXPECT_THAT(mtraces.output, HasSubstr("      goid:  1001\n"
                                           "charged_to:  unlocker\n"
@@ -591,18 +555,18 @@ TEST(OutputProfilesGoTool, EveryToolchainReadsBlockMutexAndGoroutineProfiles) {
                                           "     200us   sync.(*Mutex).Lock (inline)\n"
                                           "             main.main.func1\n"))
         << mtraces.output;
-    auto mlines = go_tool_pprof(tc, "-top -lines", mutex);
+    auto mlines = testing::go_tool_pprof(tc, "-top -lines", mutex.string());
     ASSERT_EQ(mlines.exit_code, 0) << mlines.output;
     EXPECT_THAT(mlines.output, HasSubstr(file + std::to_string(stream.unlock_line)));
 
     // Goroutines: every live one of the program (not the GC worker): 1, 5, 6 (the sleeper
     // ran again), 7, 8, 105, 1001.
-    auto gtop = go_tool_pprof(tc, "-top", goroutines);
+    auto gtop = testing::go_tool_pprof(tc, "-top", goroutines.string());
     ASSERT_EQ(gtop.exit_code, 0) << gtop.output;
     EXPECT_THAT(gtop.output, HasSubstr(", 100% of "));  // every sample has a stack
     EXPECT_THAT(gtop.output, HasSubstr("Type: goroutine"));
     EXPECT_EQ(pprof_total(gtop.output), 7) << gtop.output;
-    auto gtraces = go_tool_pprof(tc, "-traces", goroutines);
+    auto gtraces = testing::go_tool_pprof(tc, "-traces", goroutines.string());
     ASSERT_EQ(gtraces.exit_code, 0) << gtraces.output;
     EXPECT_THAT(gtraces.output, HasSubstr("      goid:  1\n"
                                           "wait_reason:  " +
@@ -614,7 +578,7 @@ TEST(OutputProfilesGoTool, EveryToolchainReadsBlockMutexAndGoroutineProfiles) {
                                           "             main.main\n"))
         << gtraces.output;
     EXPECT_THAT(gtraces.output, Not(HasSubstr("gcBgMarkWorker")));
-    auto glines = go_tool_pprof(tc, "-top -lines", goroutines);
+    auto glines = testing::go_tool_pprof(tc, "-top -lines", goroutines.string());
     ASSERT_EQ(glines.exit_code, 0) << glines.output;
     EXPECT_THAT(glines.output, HasSubstr(file + std::to_string(stream.wait_line)));
   }
@@ -633,13 +597,13 @@ TEST(OutputProfilesGoTool, GoroutineEntriesWithoutStacks) {
       {2, "running", 0, 0},
       {3, "runnable", 0, stream.s.call_at("main.main", go_line)},
   };
-  const fs::path file = scratch() / "entries.pb.gz";
+  const fs::path file = fs::path(testing::scratch_dir()) / "entries.pb.gz";
   auto written = write_goroutine_profile(file.string(), entries, stream.context(), kT0);
   ASSERT_TRUE(written) << written.error().message;
-  auto top = go_tool_pprof(tc, "-top", file);
+  auto top = testing::go_tool_pprof(tc, "-top", file.string());
   ASSERT_EQ(top.exit_code, 0) << top.output;
   EXPECT_EQ(pprof_total(top.output), 3) << top.output;
-  auto traces = go_tool_pprof(tc, "-traces", file);
+  auto traces = testing::go_tool_pprof(tc, "-traces", file.string());
   ASSERT_EQ(traces.exit_code, 0) << traces.output;
   EXPECT_THAT(traces.output, HasSubstr("      goid:  3\n"
                                        "wait_reason:  runnable\n"
@@ -648,7 +612,7 @@ TEST(OutputProfilesGoTool, GoroutineEntriesWithoutStacks) {
   // Counted, but pprof shows no trace without a location.
   EXPECT_THAT(top.output, HasSubstr(", 66.67% of 3 total"));
   EXPECT_THAT(traces.output, Not(HasSubstr("goid:  2\n")));
-  auto lines = go_tool_pprof(tc, "-top -lines", file);
+  auto lines = testing::go_tool_pprof(tc, "-top -lines", file.string());
   ASSERT_EQ(lines.exit_code, 0) << lines.output;
   EXPECT_THAT(lines.output, HasSubstr("mutex_contention/main.go:" + std::to_string(go_line)));
 }

@@ -1,5 +1,6 @@
 #include "testprogs.h"
 
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -28,6 +29,43 @@ CommandResult run_command(const std::string& cmd) {
 bool in_ci() {
   const char* ci = std::getenv("CI");
   return ci && std::string(ci) == "true";
+}
+
+const std::string& scratch_dir() {
+  static const struct Scratch {
+    std::string dir;
+    Scratch() {
+      namespace fs = std::filesystem;
+      std::string tmpl = (fs::temp_directory_path() / "goscope-tests-XXXXXX").string();
+      dir = mkdtemp(tmpl.data()) ? tmpl : fs::temp_directory_path().string();
+      fs::create_directories(fs::path(dir) / "no-binaries");
+    }
+    ~Scratch() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } s;
+  return s.dir;
+}
+
+namespace {
+
+// scripts/go-toolchains.sh's cache ($GOSCOPE_CACHE, else XDG's, else ~/.cache/goscope).
+std::string cache_dir() {
+  if (const char* c = std::getenv("GOSCOPE_CACHE"); c && *c) return c;
+  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) return std::string(x) + "/goscope";
+  const char* home = std::getenv("HOME");
+  return std::string(home ? home : "/tmp") + "/.cache/goscope";
+}
+
+}  // namespace
+
+CommandResult go_tool_pprof(const Toolchain& tc, const std::string& args, const std::string& file) {
+  const std::string cmd = "env -i PATH=/usr/bin:/bin HOME='" + scratch_dir() + "' PPROF_BINARY_PATH='" +
+                          scratch_dir() + "/no-binaries' GOENV=off GOTOOLCHAIN=local GOROOT='" + tc.goroot +
+                          "' GOCACHE='" + cache_dir() + "/gocache/" + tc.version + "' timeout 120 '" + tc.goroot +
+                          "/bin/go' tool pprof " + args + " '" + file + "' 2>&1";
+  return run_command(cmd);
 }
 
 const std::vector<Toolchain>& toolchains() {

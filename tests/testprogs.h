@@ -31,6 +31,14 @@ CommandResult run_command(const std::string& cmd);
 // True under CI, where nothing may be skipped.
 bool in_ci();
 
+// A scratch folder for the whole test run (removed at exit): profiles, pprof's HOME,
+// and an empty "no-binaries" folder for PPROF_BINARY_PATH.
+const std::string& scratch_dir();
+// `go tool pprof ARGS FILE` of a matrix toolchain (stdout and stderr), with a clean
+// environment and no way to find the profiled binary: what pprof shows comes from the
+// profile alone. GOCACHE is the matrix's: Go >= 1.25 builds pprof on first use.
+CommandResult go_tool_pprof(const Toolchain& tc, const std::string& args, const std::string& file);
+
 }  // namespace goscope::testing
 
 // Skips loudly (outside CI) or fails (under CI, where nothing may be skipped)

@@ -66,6 +66,15 @@
     if (text !== undefined) e.textContent = text;
     return e;
   }
+
+  // A toolbar with a status text and a "Zoom out" button (timeline and flamegraph).
+  function zoomToolbar(labelClass) {
+    var bar = { toolbar: el('div', 'toolbar'), label: el('span', labelClass), reset: el('button', '', 'Zoom out') };
+    bar.reset.type = 'button';
+    bar.toolbar.appendChild(bar.label);
+    bar.toolbar.appendChild(bar.reset);
+    return bar;
+  }
   var tooltip = null;
   function showTooltip(lines, x, y) {
     if (!tooltip) {
@@ -131,12 +140,8 @@
     var strings = t.strings || [];
     var view = { from: 0, to: t.span };
 
-    var toolbar = el('div', 'toolbar');
-    var range = el('span', 'range');
-    var reset = el('button', '', 'Zoom out');
-    reset.type = 'button';
-    toolbar.appendChild(range);
-    toolbar.appendChild(reset);
+    var bar = zoomToolbar('range');
+    var toolbar = bar.toolbar, range = bar.label, reset = bar.reset;
     var top = document.createElement('canvas');
     top.className = 'counts';
     var scroller = el('div', 'lanes');
@@ -396,12 +401,8 @@
     var tree = build(f.root, null, 0);
     var zoomed = tree;
 
-    var toolbar = el('div', 'toolbar');
-    var label = el('span', '');
-    var reset = el('button', '', 'Zoom out');
-    reset.type = 'button';
-    toolbar.appendChild(label);
-    toolbar.appendChild(reset);
+    var bar = zoomToolbar('');
+    var toolbar = bar.toolbar, label = bar.label, reset = bar.reset;
     var frames = el('div', 'frames');
     root.appendChild(toolbar);
     root.appendChild(frames);
