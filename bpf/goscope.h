@@ -21,6 +21,9 @@ enum gs_event_type {
 	GS_EV_INVALID = 0,
 	GS_EV_PROBE_HIT = 1, /* a plain entry probe fired (goscope probe) */
 	GS_EV_HOOK = 2,	     /* a runtime hook fired (goscope trace): struct gs_hook_event */
+	GS_EV_CPU_SAMPLE = 3, /* a sampling tick found a thread of the process on a CPU */
+	GS_EV_THREAD = 4,     /* the process created a thread: struct gs_thread_event */
+	GS_EV_GOROUTINE_COUNTS = 5, /* counter deltas of one slice that found the map full */
 	GS_EV__COUNT,
 };
 
@@ -33,6 +36,12 @@ enum gs_counter {
 	GS_CNT_DATA_FAULT,   /* a field a hook reads could not be read (record still sent) */
 	GS_CNT_STACK_FAULT,  /* a frame pointer could not be followed (stack cut short) */
 	GS_CNT_BAD_SLOT,     /* a probe cookie named no configured site (a goscope bug) */
+	GS_CNT_SAMPLES,	     /* CPU samples of the process taken */
+	GS_CNT_SAMPLE_DROP,  /* CPU samples lost: ring buffer full or busy */
+	GS_CNT_PMU_READ_FAULT, /* bpf_perf_event_read_value failed on a thread's counter */
+	GS_CNT_SLICES,	     /* goroutine slices charged */
+	GS_CNT_GOR_SPILL,    /* goroutine map full: a slice went out as GS_EV_GOROUTINE_COUNTS */
+	GS_CNT_GOR_LOST,     /* ... and the ring buffer was full too: a slice lost */
 	GS_CNT__COUNT,
 };
 
@@ -172,6 +181,95 @@ struct gs_hook_event {
 GS_STATIC_ASSERT(sizeof(struct gs_hook_event) ==
 			 GS_HOOK_EVENT_FIXED + 8 * (GS_MAX_DATA + GS_MAX_FRAMES),
 		 "gs_hook_event layout");
+
+/*
+ * goscope stat / CPU profiles.
+ *
+ * Counters: user space opens one counting perf event per (thread, counter),
+ * pid = tid, and stores its fd at index slot * GS_PMU_MAX_EVENTS + counter of
+ * the pmu_counters perf event array; pmu_threads maps the tid to its slot.
+ * Uprobes on runtime.execute (a goroutine starts running on this thread) and
+ * runtime.schedule (the one that ran stopped) read the thread's counters with
+ * bpf_perf_event_read_value and charge the difference since the last read to
+ * the goroutine that ran in between (pmu_goroutines, keyed by goid).
+ *
+ * Samples: a perf_event program on one sampling event per CPU keeps the ticks
+ * that land on the process, reads the running goroutine through the thread's
+ * TLS slot for g (fs base + tls_g_offset), and sends its user stack.
+ */
+#define GS_PMU_MAX_EVENTS 12
+#define GS_PMU_MAX_THREADS 2048
+#define GS_PMU_MAX_GOROUTINES (1u << 17)
+#define GS_MAX_SAMPLE_FRAMES 127 /* kernel.perf_event_max_stack's default */
+
+/* Cookies of the scheduler uprobes (program gs_sched). */
+enum gs_sched_point {
+	GS_SCHED_EXECUTE = 1,  /* runtime.execute(gp *g, ...): RAX = the goroutine starting */
+	GS_SCHED_SCHEDULE = 2, /* runtime.schedule(): the goroutine that ran has stopped */
+};
+
+/* Set by user space before load (with go_offsets). */
+struct gs_pmu_config {
+	__u32 tgid;	    /* the traced process; 0: sampling and counters off */
+	__u32 nevents;	    /* counters per thread, <= GS_PMU_MAX_EVENTS */
+	__s64 tls_g_offset; /* where g is relative to the thread's fs base (-8 for Go's own TLS) */
+	__u32 g_gopc;	    /* runtime.g.gopc */
+	__u32 g_startpc;    /* runtime.g.startpc */
+	__u32 sample_frames; /* <= GS_MAX_SAMPLE_FRAMES */
+	__u32 pad;
+};
+GS_STATIC_ASSERT(sizeof(struct gs_pmu_config) == 32, "gs_pmu_config layout");
+
+/* pmu_threads value, written by user space when it opened the thread's counters. */
+struct gs_pmu_slot {
+	__u32 slot; /* index into pmu_counters / GS_PMU_MAX_EVENTS */
+	__u32 gen;  /* bumped when a slot is reused for another thread */
+};
+
+/* What one goroutine used on CPUs, summed over its slices (pmu_goroutines value). */
+struct gs_pmu_goroutine {
+	__u64 gopc;	/* its go statement */
+	__u64 startpc;	/* its function */
+	__u64 slices;	/* times it started running on a thread */
+	__u64 value[GS_PMU_MAX_EVENTS];
+	__u64 enabled[GS_PMU_MAX_EVENTS];
+	__u64 running[GS_PMU_MAX_EVENTS];
+};
+GS_STATIC_ASSERT(sizeof(struct gs_pmu_goroutine) == 24 + 3 * 8 * GS_PMU_MAX_EVENTS,
+		 "gs_pmu_goroutine layout");
+
+/* One slice that did not fit the goroutine map: hdr.goid is the goroutine. */
+struct gs_goroutine_counts {
+	struct gs_event_header hdr;
+	struct gs_pmu_goroutine counts; /* slices = 1 */
+};
+
+/* hdr.tid is the thread that called clone; child_tid the new thread. */
+struct gs_thread_event {
+	struct gs_event_header hdr;
+	__u32 child_tid;
+	__u32 pad;
+};
+GS_STATIC_ASSERT(sizeof(struct gs_thread_event) == 40, "gs_thread_event layout");
+
+/* Sample flags. */
+enum gs_sample_flag {
+	GS_SAMPLE_KERNEL = 1 << 0,	 /* the tick interrupted the kernel (user stack from its entry) */
+	GS_SAMPLE_SYSTEM_STACK = 1 << 1, /* TLS g was g0: hdr.goid is m.curg's (0: none) */
+	GS_SAMPLE_NO_G = 1 << 2,	 /* TLS g could not be read (not a Go thread yet?) */
+};
+
+struct gs_cpu_sample {
+	struct gs_event_header hdr; /* goid: the goroutine running */
+	__u32 cpu;
+	__u16 flags; /* enum gs_sample_flag */
+	__u16 nframes;
+	__u64 period; /* the event's sample period (ns for cpu-clock, cycles for cycles) */
+	__u64 frames[GS_MAX_SAMPLE_FRAMES]; /* user stack, innermost first; only nframes are sent */
+};
+#define GS_CPU_SAMPLE_FIXED (32 + 8 + 8)
+GS_STATIC_ASSERT(sizeof(struct gs_cpu_sample) == GS_CPU_SAMPLE_FIXED + 8 * GS_MAX_SAMPLE_FRAMES,
+		 "gs_cpu_sample layout");
 
 #define GS_RINGBUF_DEFAULT_BYTES (8u << 20)
 

@@ -46,6 +46,8 @@ const char* event_kind_name(EventKind k) {
       return "stw-begin";
     case EventKind::kStartTheWorld:
       return "stw-end";
+    case EventKind::kCpuSample:
+      return "cpu-sample";
     case EventKind::kCount_:
       break;
   }

@@ -41,6 +41,9 @@ enum class EventKind : uint8_t {
   kCondSignal,     // goid signalled object (value 1: Signal, value 0: Broadcast)
   kStopTheWorld,   // a stop-the-world pause began (value = reason code)
   kStartTheWorld,  // it ended
+  kCpuSample,      // a CPU sampling tick found goid running on tid: stack = its user stack (frame 0 the
+                   // sampled pc), value = CPU time one sample stands for (ns), value2 = the CPU;
+                   // flags kInKernel when it interrupted a system call, kSystemStack on g0 (goid = m.curg's)
   kCount_,
 };
 const char* event_kind_name(EventKind k);  // "go-create", "park", ...
@@ -73,6 +76,7 @@ enum EventFlags : uint16_t {
   kInSelect = 1 << 9,     // per waited object: one case of a select
   kReaderRole = 1 << 10,  // kSyncBlock on an RWMutex: waiting to read
   kWriterRole = 1 << 11,  // kSyncBlock on an RWMutex: waiting to write
+  kInKernel = 1 << 12,    // kCpuSample: the thread was in the kernel (a system call, a fault)
 };
 
 struct ObjectRef {

@@ -334,6 +334,9 @@ std::string EventFormatter::details(const Event& e) const {
     case EventKind::kStopTheWorld:
       if (e.value >= 0) d = "reason code " + std::to_string(e.value);
       break;
+    case EventKind::kCpuSample:
+      d = "cpu " + std::to_string(e.value2) + (e.flags & model::kInKernel ? " in kernel" : "");
+      break;
     case EventKind::kStartTheWorld:
     case EventKind::kCount_:
       break;
@@ -494,6 +497,11 @@ std::string EventFormatter::json_text(const Event& e, int64_t t0_ns) const {
       break;
     case EventKind::kStopTheWorld:
       j.number("reason_code", e.value);
+      break;
+    case EventKind::kCpuSample:
+      j.number("cpu", e.value2);
+      j.number("period_ns", e.value);
+      j.boolean("in_kernel", e.flags & model::kInKernel);
       break;
     case EventKind::kGoExit:
     case EventKind::kStartTheWorld:
