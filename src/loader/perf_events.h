@@ -118,4 +118,9 @@ class CpuSampler {
 // The online CPUs (/sys/devices/system/cpu/online), e.g. {0, 1}.
 std::vector<int> online_cpus();
 
+// A kernel CPU list ("0-1", "0,2-3\n") as ascending CPU numbers; empty when it is
+// malformed or names a CPU above kMaxCpuNumber.
+std::vector<int> parse_cpu_list(std::string_view text);
+inline constexpr int kMaxCpuNumber = 65535;
+
 }  // namespace goscope::loader
