@@ -4,7 +4,9 @@
  * fields, reserve a ring-buffer record, submit. User space interprets.
  */
 #include <linux/bpf.h>
+#include <linux/bpf_perf_event.h>
 #include <linux/ptrace.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -18,6 +20,10 @@ const struct gs_event_header *gs_btf_event_header __attribute__((unused));
 const struct gs_probe_hit *gs_btf_probe_hit __attribute__((unused));
 const struct gs_hook_event *gs_btf_hook_event __attribute__((unused));
 const struct gs_site_config *gs_btf_site_config __attribute__((unused));
+const struct gs_cpu_sample *gs_btf_cpu_sample __attribute__((unused));
+const struct gs_thread_event *gs_btf_thread_event __attribute__((unused));
+const struct gs_pmu_goroutine *gs_btf_pmu_goroutine __attribute__((unused));
+const struct gs_pmu_config *gs_btf_pmu_config __attribute__((unused));
 
 /* Set by user space before load. */
 const volatile struct gs_go_offsets go_offsets = {};
@@ -369,4 +375,328 @@ SEC("uprobe")
 int gs_hook_multi(struct pt_regs *ctx)
 {
 	return hook(ctx);
+}
+
+/* ---- goscope stat and CPU profiles (see "goscope stat / CPU profiles" in goscope.h) ---- */
+
+/* The kernel fields read here, relocated against the running kernel's BTF (CO-RE). */
+struct thread_struct {
+	unsigned long fsbase;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	int pid;
+	int tgid;
+	struct thread_struct thread;
+} __attribute__((preserve_access_index));
+
+const volatile struct gs_pmu_config pmu_config = {};
+
+/* Counting events of the process's threads: index slot * GS_PMU_MAX_EVENTS + counter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(max_entries, GS_PMU_MAX_THREADS * GS_PMU_MAX_EVENTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} pmu_counters SEC(".maps");
+
+/* tid -> its slot in pmu_counters (written by user space). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_PMU_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct gs_pmu_slot);
+} pmu_threads SEC(".maps");
+
+/* What a thread is running and its counters at the last read (BPF's own). */
+struct gs_pmu_thread {
+	__u64 goid; /* 0: no goroutine (scheduler, or not seen switching yet) */
+	__u32 gen;  /* the slot generation last[] belongs to */
+	__u32 have; /* last[] is valid for gen */
+	__u64 value[GS_PMU_MAX_EVENTS];
+	__u64 enabled[GS_PMU_MAX_EVENTS];
+	__u64 running[GS_PMU_MAX_EVENTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_PMU_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct gs_pmu_thread);
+} pmu_thread_state SEC(".maps");
+
+/* goid -> what it used; goid 0 collects what ran outside any goroutine. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GS_PMU_MAX_GOROUTINES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct gs_pmu_goroutine);
+} pmu_goroutines SEC(".maps");
+
+/* A slice's deltas are built here (a perf_event tick may interrupt a uprobe
+ * program, so samples have their own scratch). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_goroutine_counts);
+} pmu_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct gs_cpu_sample);
+} sample_scratch SEC(".maps");
+
+
+/* Reads this thread's counters and leaves in d->counts what was used since the
+ * last read. Returns 0 when there was nothing to charge. */
+static __always_inline int pmu_delta(__u32 tid, struct gs_pmu_thread *st, struct gs_goroutine_counts *d)
+{
+	struct gs_pmu_slot *slot = bpf_map_lookup_elem(&pmu_threads, &tid);
+	__u32 n = pmu_config.nevents;
+	int any = 0;
+
+	if (!slot)
+		return 0;
+	if (n > GS_PMU_MAX_EVENTS)
+		n = GS_PMU_MAX_EVENTS;
+	if (st->gen != slot->gen || !st->have) {
+		/* A new slot: its counters were opened at 0, so all they hold is this slice's. */
+		for (int i = 0; i < GS_PMU_MAX_EVENTS; i++) {
+			st->value[i] = 0;
+			st->enabled[i] = 0;
+			st->running[i] = 0;
+		}
+		st->gen = slot->gen;
+		st->have = 1;
+	}
+	for (int i = 0; i < GS_PMU_MAX_EVENTS; i++) {
+		struct bpf_perf_event_value v = {};
+		long err;
+
+		d->counts.value[i] = 0;
+		d->counts.enabled[i] = 0;
+		d->counts.running[i] = 0;
+		if (i >= n)
+			continue;
+		err = bpf_perf_event_read_value(&pmu_counters,
+						(__u64)slot->slot * GS_PMU_MAX_EVENTS + i, &v, sizeof(v));
+		if (err) {
+			if (err != -2 /* ENOENT: a counter not supported here has no fd */)
+				count(GS_CNT_PMU_READ_FAULT);
+			continue;
+		}
+		if (v.counter >= st->value[i])
+			d->counts.value[i] = v.counter - st->value[i];
+		if (v.enabled >= st->enabled[i])
+			d->counts.enabled[i] = v.enabled - st->enabled[i];
+		if (v.running >= st->running[i])
+			d->counts.running[i] = v.running - st->running[i];
+		st->value[i] = v.counter;
+		st->enabled[i] = v.enabled;
+		st->running[i] = v.running;
+		any = 1;
+	}
+	return any;
+}
+
+/* Adds a slice to its goroutine's totals, or sends it when the map is full. */
+static __always_inline void pmu_charge(__u64 goid, struct gs_goroutine_counts *d)
+{
+	struct gs_pmu_goroutine *acc = bpf_map_lookup_elem(&pmu_goroutines, &goid);
+
+	if (!acc) {
+		struct gs_pmu_goroutine *zero = &d->counts; /* reuse: insert the slice itself */
+
+		zero->gopc = 0;
+		zero->startpc = 0;
+		zero->slices = 0;
+		if (!bpf_map_update_elem(&pmu_goroutines, &goid, zero, BPF_NOEXIST))
+			return;
+		acc = bpf_map_lookup_elem(&pmu_goroutines, &goid);
+		if (!acc) {
+			__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+			count(GS_CNT_GOR_SPILL);
+			d->hdr.type = GS_EV_GOROUTINE_COUNTS;
+			d->hdr.size = sizeof(*d);
+			d->hdr.ktime_ns = bpf_ktime_get_ns();
+			d->hdr.tgid = pid_tgid >> 32;
+			d->hdr.tid = (__u32)pid_tgid;
+			d->hdr.goid = goid;
+			if (bpf_ringbuf_output(&events, d, sizeof(*d), 0))
+				count(GS_CNT_GOR_LOST);
+			return;
+		}
+	}
+	for (int i = 0; i < GS_PMU_MAX_EVENTS; i++) {
+		if (d->counts.value[i])
+			__sync_fetch_and_add(&acc->value[i], d->counts.value[i]);
+		if (d->counts.enabled[i])
+			__sync_fetch_and_add(&acc->enabled[i], d->counts.enabled[i]);
+		if (d->counts.running[i])
+			__sync_fetch_and_add(&acc->running[i], d->counts.running[i]);
+	}
+}
+
+/* runtime.execute (a goroutine starts on this thread) and runtime.schedule (the
+ * one that ran has stopped): charge what the thread used since the last switch
+ * to whatever ran, then note what runs now. */
+SEC("uprobe")
+int gs_sched(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	__u32 zero = 0;
+	struct gs_pmu_thread *st = bpf_map_lookup_elem(&pmu_thread_state, &tid);
+	struct gs_goroutine_counts *d = bpf_map_lookup_elem(&pmu_scratch, &zero);
+
+	if (!d)
+		return 0;
+	if (!st) {
+		struct gs_pmu_thread init = {};
+
+		bpf_map_update_elem(&pmu_thread_state, &tid, &init, BPF_NOEXIST);
+		st = bpf_map_lookup_elem(&pmu_thread_state, &tid);
+		if (!st)
+			return 0;
+	}
+	if (pmu_delta(tid, st, d))
+		pmu_charge(st->goid, d);
+	count(GS_CNT_SLICES);
+
+	if (cookie == GS_SCHED_EXECUTE) {
+		int fault = 0;
+		__u64 gp = ctx->rax;
+		__u64 goid = read_u64(gp + go_offsets.g_goid, &fault);
+		struct gs_pmu_goroutine *acc;
+
+		if (fault) {
+			count(GS_CNT_GOID_FAULT);
+			st->goid = 0;
+			return 0;
+		}
+		st->goid = goid;
+		acc = bpf_map_lookup_elem(&pmu_goroutines, &goid);
+		if (!acc) {
+			struct gs_pmu_goroutine *init = &d->counts;
+
+			for (int i = 0; i < GS_PMU_MAX_EVENTS; i++) {
+				init->value[i] = 0;
+				init->enabled[i] = 0;
+				init->running[i] = 0;
+			}
+			init->slices = 0;
+			init->gopc = read_u64(gp + pmu_config.g_gopc, &fault);
+			init->startpc = read_u64(gp + pmu_config.g_startpc, &fault);
+			bpf_map_update_elem(&pmu_goroutines, &goid, init, BPF_NOEXIST);
+			acc = bpf_map_lookup_elem(&pmu_goroutines, &goid);
+		}
+		if (acc)
+			__sync_fetch_and_add(&acc->slices, 1);
+	} else {
+		st->goid = 0;
+	}
+	return 0;
+}
+
+/* A thread of the process was created: user space opens its counters. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(gs_thread_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct gs_thread_event *ev;
+
+	if (!pmu_config.tgid || parent->tgid != (int)pmu_config.tgid || child->tgid != (int)pmu_config.tgid)
+		return 0;
+	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
+	if (!ev) {
+		count(GS_CNT_DROP_RINGBUF);
+		return 0;
+	}
+	fill_header(&ev->hdr, GS_EV_THREAD, sizeof(*ev), 0);
+	ev->child_tid = child->pid;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+/* The goroutine running on this thread, from the TLS slot the Go runtime keeps
+ * g in (fs base + tls_g_offset): on g0 (scheduler, system stack) it is m.curg. */
+static __always_inline __u64 tls_goid(__u16 *flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	int fault = 0;
+	__u64 g, goid;
+
+	if (!fsbase) {
+		*flags |= GS_SAMPLE_NO_G;
+		return 0;
+	}
+	g = read_u64(fsbase + pmu_config.tls_g_offset, &fault);
+	if (fault || !g) {
+		*flags |= GS_SAMPLE_NO_G;
+		return 0;
+	}
+	goid = read_u64(g + go_offsets.g_goid, &fault);
+	if (fault) {
+		*flags |= GS_SAMPLE_NO_G;
+		return 0;
+	}
+	if (goid == 0) {
+		__u64 m = read_u64(g + go_offsets.g_m, &fault);
+		__u64 curg = m ? read_u64(m + go_offsets.m_curg, &fault) : 0;
+
+		*flags |= GS_SAMPLE_SYSTEM_STACK;
+		goid = curg ? read_u64(curg + go_offsets.g_goid, &fault) : 0;
+		if (fault)
+			goid = 0;
+	}
+	return goid;
+}
+
+SEC("perf_event")
+int gs_cpu_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	struct gs_cpu_sample *s;
+	long bytes;
+	__u32 size;
+
+	if (!pmu_config.tgid || (pid_tgid >> 32) != pmu_config.tgid)
+		return 0;
+	s = bpf_map_lookup_elem(&sample_scratch, &zero);
+	if (!s)
+		return 0;
+	s->flags = 0;
+	if ((ctx->regs.cs & 3) != 3)
+		s->flags |= GS_SAMPLE_KERNEL;
+	s->hdr.goid = tls_goid(&s->flags);
+	s->cpu = bpf_get_smp_processor_id();
+	s->period = ctx->sample_period;
+	bytes = bpf_get_stack(ctx, s->frames, sizeof(s->frames), BPF_F_USER_STACK);
+	if (bytes < 0)
+		bytes = 0;
+	s->nframes = bytes / 8;
+	if (s->nframes > pmu_config.sample_frames && pmu_config.sample_frames)
+		s->nframes = pmu_config.sample_frames;
+	if (s->nframes > GS_MAX_SAMPLE_FRAMES)
+		s->nframes = GS_MAX_SAMPLE_FRAMES;
+	size = GS_CPU_SAMPLE_FIXED + 8 * (__u32)s->nframes;
+	s->hdr.type = GS_EV_CPU_SAMPLE;
+	s->hdr.size = size;
+	s->hdr.ktime_ns = bpf_ktime_get_ns();
+	s->hdr.tgid = pid_tgid >> 32;
+	s->hdr.tid = (__u32)pid_tgid;
+	count(GS_CNT_SAMPLES);
+	if (size > sizeof(*s))
+		return 0;
+	if (bpf_ringbuf_output(&events, s, size, 0))
+		count(GS_CNT_SAMPLE_DROP);
+	return 0;
 }

@@ -14,6 +14,7 @@ void register_dump_command(CLI::App& app, int& exit_code);
 void register_trace_command(CLI::App& app, int& exit_code);
 void register_record_commands(CLI::App& app, int& exit_code);  // record, capture
 void register_report_commands(CLI::App& app, int& exit_code);  // report, export
+void register_stat_command(CLI::App& app, int& exit_code);
 void register_planned_commands(CLI::App& app, int& exit_code);
 
 }  // namespace goscope::cli

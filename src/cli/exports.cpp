@@ -23,10 +23,12 @@ constexpr FormatName kFormats[] = {
     {"mutex", ExportFormat::kMutexProfile},
     {"goroutine", ExportFormat::kGoroutineProfile},
     {"offcpu", ExportFormat::kOffCpuProfile},
+    {"cpu", ExportFormat::kCpuProfile},
     {"perfetto", ExportFormat::kPerfetto},
     {"jsonl", ExportFormat::kJsonLines},
     {"folded", ExportFormat::kFolded},
     {"folded-offcpu", ExportFormat::kFoldedOffCpu},
+    {"folded-cpu", ExportFormat::kFoldedCpu},
     {"html", ExportFormat::kHtml},
     {"sarif", ExportFormat::kSarif},
     {"findings-json", ExportFormat::kFindingsJson},
@@ -66,17 +68,22 @@ Expected<ExportFormat> export_format_for_path(const std::string& path) {
   if (ends_with(p, ".findings.json")) return ExportFormat::kFindingsJson;
   if (ends_with(p, ".json")) return ExportFormat::kPerfetto;
   if (ends_with(p, ".folded") || ends_with(p, ".collapsed"))
-    return base.find("offcpu") != std::string::npos ? ExportFormat::kFoldedOffCpu : ExportFormat::kFolded;
+    return base.find("offcpu") != std::string::npos ? ExportFormat::kFoldedOffCpu
+           : base.find("cpu") != std::string::npos  ? ExportFormat::kFoldedCpu
+                                                    : ExportFormat::kFolded;
   if (ends_with(p, ".pb.gz") || ends_with(p, ".pprof") || ends_with(p, ".pb")) {
     // The extension says pprof; the name must say which profile.
     std::vector<ExportFormat> named;
     if (base.find("block") != std::string::npos) named.push_back(ExportFormat::kBlockProfile);
     if (base.find("mutex") != std::string::npos) named.push_back(ExportFormat::kMutexProfile);
     if (base.find("goroutine") != std::string::npos) named.push_back(ExportFormat::kGoroutineProfile);
-    if (base.find("offcpu") != std::string::npos) named.push_back(ExportFormat::kOffCpuProfile);
+    if (base.find("offcpu") != std::string::npos)
+      named.push_back(ExportFormat::kOffCpuProfile);
+    else if (base.find("cpu") != std::string::npos)
+      named.push_back(ExportFormat::kCpuProfile);
     if (named.size() == 1) return named[0];
     return make_error("'" + path +
-                      "' is a pprof file, but which profile? Say --format block, mutex, goroutine or offcpu "
+                      "' is a pprof file, but which profile? Say --format block, mutex, goroutine, offcpu or cpu "
                       "(or put one of those words in the file name)");
   }
   return make_error("cannot tell the format from '" + path + "'; say --format (" + export_format_names() + ")");
@@ -93,6 +100,10 @@ ReplayWants wants_for(const std::vector<ExportFormat>& formats) {
       case ExportFormat::kFolded:
       case ExportFormat::kFoldedOffCpu:
         w.profiles = true;
+        break;
+      case ExportFormat::kCpuProfile:
+      case ExportFormat::kFoldedCpu:
+        w.cpu = true;
         break;
       case ExportFormat::kPerfetto:
         w.timeline = true;
@@ -136,6 +147,17 @@ Expected<std::vector<std::string>> write_export(const Replay& replay, ExportForm
     case ExportFormat::kFoldedOffCpu:
       if (ok = need_profiles(); ok) ok = profiles->write_offcpu_folded(path);
       break;
+    case ExportFormat::kCpuProfile:
+    case ExportFormat::kFoldedCpu: {
+      const output::CpuProfile* cpu = replay.cpu_profile();
+      if (!cpu) return make_error("internal: the CPU profile was not built for " + path);
+      if (cpu->samples() == 0)
+        return make_error("no CPU samples in this trace for " + path +
+                          " (recorded with -F 0, or the program never ran on a CPU)");
+      ok = format == ExportFormat::kCpuProfile ? cpu->write_pprof(path, replay.end().end_ns)
+                                               : cpu->write_folded(path);
+      break;
+    }
     case ExportFormat::kPerfetto: {
       if (!replay.timeline()) return make_error("internal: the timeline was not built for " + path);
       output::PerfettoOptions po;

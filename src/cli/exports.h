@@ -15,21 +15,23 @@ enum class ExportFormat {
   kMutexProfile,      // pprof: lock contention, charged to the unlocker
   kGoroutineProfile,  // pprof: every goroutine at the end of the trace
   kOffCpuProfile,     // pprof: every blocking interval, sleeps and IO waits too
+  kCpuProfile,        // pprof: CPU samples, labelled by goroutine (recorded with -F)
   kPerfetto,          // Trace Event Format JSON (ui.perfetto.dev, chrome://tracing)
   kJsonLines,         // every event, one JSON object per line
   kFolded,            // folded stacks of blocking time (flamegraph.pl, speedscope)
   kFoldedOffCpu,      // folded stacks of all off-CPU time
+  kFoldedCpu,         // folded stacks of the CPU samples
   kHtml,              // the self-contained report
   kSarif,             // findings as SARIF 2.1.0
   kFindingsJson,      // findings as JSON
   kFindingsText,      // findings as text
 };
 
-// "block", "mutex", "goroutine", "offcpu", "perfetto", "jsonl", "folded", "folded-offcpu",
-// "html", "sarif", "findings-json", "findings".
+// "block", "mutex", "goroutine", "offcpu", "cpu", "perfetto", "jsonl", "folded", "folded-offcpu",
+// "folded-cpu", "html", "sarif", "findings-json", "findings".
 Expected<ExportFormat> parse_export_format(const std::string& name);
 // From the output path: .html, .jsonl, .json (Perfetto), .folded, .sarif; a pprof file
-// (.pb.gz, .pprof) when its name says which profile (block, mutex, goroutine, offcpu).
+// (.pb.gz, .pprof) when its name says which profile (block, mutex, goroutine, offcpu, cpu).
 Expected<ExportFormat> export_format_for_path(const std::string& path);
 std::string export_format_names();  // for --help and errors
 

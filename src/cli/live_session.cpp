@@ -37,6 +37,13 @@ void LiveFlags::add_to(CLI::App& sub, const std::string& default_duration) {
   findings.add_to(sub, /*live=*/true);
 }
 
+void LiveFlags::add_sampling_option(CLI::App& sub, uint32_t default_hz) {
+  cpu_hz = default_hz;
+  sub.add_option("-F,--frequency", cpu_hz,
+                 "CPU samples per second and CPU, for the CPU profile (default " + std::to_string(default_hz) +
+                     "; 0: none)");
+}
+
 LiveSession::~LiveSession() = default;
 
 Expected<std::unique_ptr<LiveSession>> LiveSession::start(const LiveFlags& flags) {
@@ -50,6 +57,7 @@ Expected<std::unique_ptr<LiveSession>> LiveSession::start(const LiveFlags& flags
   }
   if (flags.buffer_mb == 0 || (flags.buffer_mb & (flags.buffer_mb - 1)) != 0 || flags.buffer_mb > 1024)
     return make_error("--buffer-size must be a power of two between 1 and 1024 (MiB)");
+  if (flags.cpu_hz > 10000) return make_error("-F must be at most 10000 (samples per second per CPU)");
   if (flags.stack_depth < 2 || flags.stack_depth > GS_MAX_FRAMES)
     return make_error("--stack-depth must be between 2 and " + std::to_string(GS_MAX_FRAMES));
   auto config = resolve(flags.findings);
@@ -69,6 +77,7 @@ Expected<std::unique_ptr<LiveSession>> LiveSession::start(const LiveFlags& flags
   topts.plan.lock_holders = flags.lock_holders;
   topts.stack_depth = flags.stack_depth;
   topts.ringbuf_bytes = flags.buffer_mb << 20;
+  topts.cpu_sample_hz = flags.cpu_hz;
   auto tracer =
       loader::Tracer::start(s->target_->pid(), s->target_->exe_path(), s->target_->launched(), topts);
   if (!tracer) return tracer.error();
@@ -97,9 +106,13 @@ int64_t LiveSession::mark_start() {
 }
 
 void LiveSession::announce(const char* verb) const {
-  std::fprintf(stderr, "goscope: %s PID %d (%s, %s): %zu probes in %.1f ms; Ctrl-C to stop\n", verb,
+  std::string sampling;
+  if (flags_.cpu_hz)
+    sampling = ", CPU sampling at " + std::to_string(flags_.cpu_hz) + " Hz (" +
+               std::string(tracer_->sample_event()) + ")";
+  std::fprintf(stderr, "goscope: %s PID %d (%s, %s): %zu probes%s in %.1f ms; Ctrl-C to stop\n", verb,
                target_->pid(), target_->exe_path().c_str(), tracer_->binary().build_info().go_version.c_str(),
-               tracer_->plan().sites.size(), double(tracer_->attach_ns()) / 1e6);
+               tracer_->plan().sites.size(), sampling.c_str(), double(tracer_->attach_ns()) / 1e6);
 }
 
 void LiveSession::report_new_losses() {

@@ -38,11 +38,14 @@ struct LiveFlags {
   bool lock_holders = false;
   uint32_t stack_depth = GS_DEFAULT_FRAMES;
   uint32_t buffer_mb = GS_RINGBUF_DEFAULT_BYTES >> 20;
+  uint32_t cpu_hz = 0;  // CPU samples per second and CPU (0: none); record and capture sample
   FindingsFlags findings;
 
   // Target, duration, probe choice, stack depth, buffer size and the findings flags.
   // `default_duration`: "" for none (until Ctrl-C or the target's end).
   void add_to(CLI::App& sub, const std::string& default_duration = "");
+  // -F / --frequency: CPU sampling for the CPU profile, `default_hz` unless given.
+  void add_sampling_option(CLI::App& sub, uint32_t default_hz);
 };
 
 class LiveSession {

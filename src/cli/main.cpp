@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   goscope::cli::register_trace_command(app, exit_code);
   goscope::cli::register_record_commands(app, exit_code);
   goscope::cli::register_report_commands(app, exit_code);
+  goscope::cli::register_stat_command(app, exit_code);
   goscope::cli::register_planned_commands(app, exit_code);
 
   // `-- CMD ARGS` is the target command, not goscope's arguments.

@@ -19,8 +19,6 @@ struct Planned {
 constexpr Planned kPlanned[] = {
     {"top", "Live table of goroutines: state, wait reason, blocked for, top frame",
      "no issue yet; meanwhile `goscope trace -q` ends with the same state as a summary"},
-    {"stat", "Hardware and software counters per process, thread and goroutine",
-     "tracked in issue 8: counters"},
 };
 
 }  // namespace

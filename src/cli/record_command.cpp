@@ -207,7 +207,7 @@ int run_capture(const CaptureCliOptions& o) {
 
   // Everything else comes from the trace file, read back: the files agree with it, and
   // the trace is known to be readable before anyone needs it.
-  const std::vector<std::pair<ExportFormat, std::string>> outputs = {
+  std::vector<std::pair<ExportFormat, std::string>> outputs = {
       {ExportFormat::kHtml, "report.html"},          {ExportFormat::kFindingsText, "findings.txt"},
       {ExportFormat::kFindingsJson, "findings.json"}, {ExportFormat::kSarif, "findings.sarif"},
       {ExportFormat::kBlockProfile, "block.pb.gz"},  {ExportFormat::kMutexProfile, "mutex.pb.gz"},
@@ -215,6 +215,10 @@ int run_capture(const CaptureCliOptions& o) {
       {ExportFormat::kFolded, "block.folded"},       {ExportFormat::kFoldedOffCpu, "offcpu.folded"},
       {ExportFormat::kPerfetto, "timeline.json"},
   };
+  if (o.live.cpu_hz) {
+    outputs.emplace_back(ExportFormat::kCpuProfile, "cpu.pb.gz");
+    outputs.emplace_back(ExportFormat::kFoldedCpu, "cpu.folded");
+  }
   std::vector<ExportFormat> formats;
   for (const auto& [f, name] : outputs) formats.push_back(f);
   auto replay = Replay::open(trace_path, s.findings_config(), wants_for(formats));
@@ -267,6 +271,7 @@ void register_record_commands(CLI::App& app, int& exit_code) {
       "recorder loses at most the last second.\n"
       "Exit code 0: nothing at or above --fail-on; 1: findings; 2: could not run.");
   ro->live.add_to(*rec);
+  ro->live.add_sampling_option(*rec, 99);
   rec->add_option("-o,--output", ro->output, "the trace file to write (default goscope.gst)");
   add_color_option(*rec, ro->color);
   rec->callback([ro, &exit_code] { exit_code = run_record(*ro); });
@@ -279,10 +284,11 @@ void register_record_commands(CLI::App& app, int& exit_code) {
       "  sudo goscope capture -p 1234 -d 60s -o incident/\n"
       "  sudo goscope capture -o run/ -- ./myprog args\n\n"
       "Writes into the folder (owned by you, not root, under sudo): trace.gst, report.html,\n"
-      "findings.txt/.json/.sarif, block/mutex/goroutine/offcpu .pb.gz (go tool pprof),\n"
-      "block.folded and offcpu.folded (flamegraph.pl, speedscope), timeline.json\n"
+      "findings.txt/.json/.sarif, block/mutex/goroutine/offcpu/cpu .pb.gz (go tool pprof),\n"
+      "block.folded, offcpu.folded and cpu.folded (flamegraph.pl, speedscope), timeline.json\n"
       "(ui.perfetto.dev). Exit code 0: nothing at or above --fail-on; 1: findings; 2: could not run.");
   co->live.add_to(*cap, "30s");
+  co->live.add_sampling_option(*cap, 99);
   cap->add_option("-o,--output", co->dir, "the folder to write (default goscope-capture-PID-TIME)");
   add_color_option(*cap, co->color);
   cap->callback([co, &exit_code] { exit_code = run_capture(*co); });

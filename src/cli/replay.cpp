@@ -19,9 +19,10 @@ Expected<std::unique_ptr<Replay>> Replay::open(const std::string& path, const Fi
   // No process to read: pid 0, no binary. Lock holders come from the events as recorded.
   r->analysis_ = std::make_unique<Analysis>(*r->state_, r->stream_, nullptr, 0, 0, config,
                                             r->reader_->meta().holders_traced);
-  if (wants.profiles) {
+  if (wants.profiles || wants.cpu) {
     auto ctx = output::profile_context(r->reader_->meta(), *r->symbols_, r->stream_);
-    r->profiles_ = std::make_unique<output::BlockingProfiles>(ctx);
+    if (wants.profiles) r->profiles_ = std::make_unique<output::BlockingProfiles>(ctx);
+    if (wants.cpu) r->cpu_ = std::make_unique<output::CpuProfile>(ctx, r->reader_->stacks());
   }
   return r;
 }
@@ -55,6 +56,7 @@ void Replay::run(const std::function<void(const model::Event&)>& on_event) {
         state_->apply(e);
         analysis_->apply(e);
         if (profiles_) profiles_->on_event(e);
+        if (cpu_) cpu_->on_event(e);
         if (timeline_builder_) timeline_builder_->on_event(e);
         if (on_event) on_event(e);
         last_ns = std::max(last_ns, e.time_ns);

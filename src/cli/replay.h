@@ -20,6 +20,7 @@
 #include "cli/analysis.h"
 #include "common/expected.h"
 #include "detect/goroutine_state.h"
+#include "output/cpu_profile.h"
 #include "output/profiles.h"
 #include "output/timeline.h"
 #include "output/trace_file.h"
@@ -31,6 +32,7 @@ struct ReplayWants {
   bool profiles = false;  // block, mutex, off-CPU samples
   bool timeline = false;
   bool include_runtime = false;  // the runtime's own goroutines in the timeline
+  bool cpu = false;              // the CPU profile (from the CPU samples)
 };
 
 class Replay {
@@ -61,6 +63,7 @@ class Replay {
   const std::vector<std::string>& notes() const { return notes_; }
   const output::BlockingProfiles* profiles() const { return profiles_.get(); }
   const output::Timeline* timeline() const { return timeline_ ? &*timeline_ : nullptr; }
+  const output::CpuProfile* cpu_profile() const { return cpu_.get(); }
 
  private:
   Replay() = default;
@@ -72,6 +75,7 @@ class Replay {
   model::StreamInfo stream_;
   std::unique_ptr<Analysis> analysis_;
   std::unique_ptr<output::BlockingProfiles> profiles_;
+  std::unique_ptr<output::CpuProfile> cpu_;
   std::unique_ptr<output::TimelineBuilder> timeline_builder_;
   std::optional<output::Timeline> timeline_;
   output::TraceEnd end_;

@@ -184,7 +184,7 @@ void register_report_commands(CLI::App& app, int& exit_code) {
       "  goscope export run.gst -o blocking.folded        # flamegraph.pl, speedscope\n"
       "  goscope export run.gst -o events.jsonl\n\n"
       "The format comes from the file name (.html, .json = Perfetto, .jsonl, .folded, .sarif,\n"
-      "NAME.pb.gz with block / mutex / goroutine / offcpu in NAME) or from --format:\n  " +
+      "NAME.pb.gz with block / mutex / goroutine / offcpu / cpu in NAME) or from --format:\n  " +
       export_format_names());
   exp->add_option("file", eo->path, "the trace (from goscope record / capture)")->required();
   exp->add_option("-o,--output", eo->output, "the file to write")->required();

@@ -100,6 +100,10 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
   if (!s->skel_) return Error::from_errno("cannot open goscope's BPF object", errno);
 
   s->skel_->rodata->go_offsets = opts.offsets;
+  s->skel_->rodata->pmu_config = opts.pmu;
+  bpf_program__set_autoload(s->skel_->progs.gs_cpu_sample, opts.cpu_samples);
+  bpf_program__set_autoload(s->skel_->progs.gs_thread_fork, opts.thread_events);
+  bpf_program__set_autoload(s->skel_->progs.gs_sched, opts.sched_counters);
   // Load only the variant of the hook program that will be attached: each costs a verification.
   s->multi_ = use_uprobe_multi();
   bpf_program__set_autoload(s->multi_ ? s->skel_->progs.gs_hook : s->skel_->progs.gs_hook_multi, false);
@@ -218,6 +222,64 @@ Expected<void> BpfSession::attach(bpf_program* prog, const std::string& binary, 
   }
   links_.emplace_back(link);
   return {};
+}
+
+Expected<void> BpfSession::attach_sampler(std::span<const int> perf_fds) {
+  for (int fd : perf_fds) {
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.gs_cpu_sample, fd);
+    if (!link) return Error::from_errno("cannot attach the CPU sampling program to a perf event", errno);
+    links_.emplace_back(link);
+  }
+  return {};
+}
+
+Expected<void> BpfSession::attach_thread_events() {
+  bpf_link* link = bpf_program__attach_trace(skel_->progs.gs_thread_fork);
+  if (!link)
+    return Error::from_errno("cannot attach to the kernel's sched_process_fork tracepoint (BTF needed)", errno);
+  links_.emplace_back(link);
+  return {};
+}
+
+Expected<void> BpfSession::attach_sched(const std::string& binary, uint64_t file_offset, pid_t pid,
+                                        enum gs_sched_point point) {
+  return attach(skel_->progs.gs_sched, binary, file_offset, pid, static_cast<uint64_t>(point));
+}
+
+Expected<void> BpfSession::set_thread_counters(pid_t tid, uint32_t slot, uint32_t gen,
+                                               std::span<const int> fds) {
+  if (slot >= GS_PMU_MAX_THREADS || fds.size() > GS_PMU_MAX_EVENTS)
+    return make_error("too many threads or counters for BPF (a goscope bug)");
+  const int array = bpf_map__fd(skel_->maps.pmu_counters);
+  for (uint32_t i = 0; i < fds.size(); i++) {
+    const uint32_t key = slot * GS_PMU_MAX_EVENTS + i;
+    if (fds[i] < 0) {
+      bpf_map_delete_elem(array, &key);
+      continue;
+    }
+    const uint32_t fd = static_cast<uint32_t>(fds[i]);
+    if (bpf_map_update_elem(array, &key, &fd, BPF_ANY) != 0)
+      return Error::from_errno("cannot hand a thread's counters to BPF", errno);
+  }
+  const uint32_t key = static_cast<uint32_t>(tid);
+  const gs_pmu_slot value{slot, gen};
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.pmu_threads), &key, &value, BPF_ANY) != 0)
+    return Error::from_errno("cannot register a thread with BPF", errno);
+  return {};
+}
+
+std::vector<std::pair<uint64_t, gs_pmu_goroutine>> BpfSession::goroutine_counters() const {
+  std::vector<std::pair<uint64_t, gs_pmu_goroutine>> out;
+  const int fd = bpf_map__fd(skel_->maps.pmu_goroutines);
+  uint64_t key = 0, next = 0;
+  const uint64_t* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    gs_pmu_goroutine value{};
+    if (bpf_map_lookup_elem(fd, &next, &value) == 0) out.emplace_back(next, value);
+    key = next;
+    prev = &key;
+  }
+  return out;
 }
 
 int BpfSession::on_record(void* ctx, void* data, size_t size) {

@@ -29,6 +29,11 @@ using RecordHandler = std::function<void(std::span<const uint8_t>)>;
 struct SessionOptions {
   gs_go_offsets offsets{};
   uint32_t ringbuf_bytes = GS_RINGBUF_DEFAULT_BYTES;
+  // goscope stat / CPU profiles. Programs not asked for are not even loaded.
+  gs_pmu_config pmu{};
+  bool cpu_samples = false;    // gs_cpu_sample (perf_event)
+  bool thread_events = false;  // gs_thread_fork (tp_btf/sched_process_fork)
+  bool sched_counters = false; // gs_sched (uprobes on runtime.execute / runtime.schedule)
 };
 
 // Whether runtime hooks go through one uprobe_multi link (Linux 6.6+; detaching
@@ -61,6 +66,19 @@ class BpfSession {
   size_t attached() const { return links_.size(); }
   // Detaches every probe now (the destructor does it too), overlapping the kernel's waits.
   void detach_all();
+
+  // CPU sampling: gs_cpu_sample on each of these perf events (one per CPU).
+  Expected<void> attach_sampler(std::span<const int> perf_fds);
+  // Thread creation records (GS_EV_THREAD) for the configured process.
+  Expected<void> attach_thread_events();
+  // A scheduler point (GS_SCHED_EXECUTE / GS_SCHED_SCHEDULE) at `file_offset` of `binary`.
+  Expected<void> attach_sched(const std::string& binary, uint64_t file_offset, pid_t pid,
+                              enum gs_sched_point point);
+  // Hands BPF the counting events of thread `tid` (fds by counter, -1 where not
+  // supported), stored at `slot`.
+  Expected<void> set_thread_counters(pid_t tid, uint32_t slot, uint32_t gen, std::span<const int> fds);
+  // Every goroutine's totals so far (goid 0: what ran outside goroutines).
+  std::vector<std::pair<uint64_t, gs_pmu_goroutine>> goroutine_counters() const;
 
   // Starts delivering records to `handler` from poll().
   Expected<void> open_ring(RecordHandler handler);

@@ -72,8 +72,44 @@ model::ObjectRef EventDecoder::sync_object(uint64_t semaphore, model::StackId st
   return sym::semaphore_object(semaphore, views, offsets_);
 }
 
+void EventDecoder::decode_sample(std::span<const uint8_t> record, const model::EventSink& sink) {
+  gs_cpu_sample s;
+  if (record.size() < GS_CPU_SAMPLE_FIXED) {
+    stats_.malformed++;
+    return;
+  }
+  std::memset(&s, 0, sizeof s);
+  std::memcpy(&s, record.data(), std::min(record.size(), sizeof s));
+  const size_t frames = std::min<size_t>((record.size() - GS_CPU_SAMPLE_FIXED) / 8, GS_MAX_SAMPLE_FRAMES);
+  if (s.nframes > frames) {
+    stats_.malformed++;
+    return;
+  }
+  std::vector<uint64_t> pcs(s.frames, s.frames + s.nframes);
+  // Code of the executable only: frames outside it (vdso, a cgo library) stay as they are.
+  for (uint64_t& pc : pcs)
+    if (pc >= bias_) pc -= bias_;
+  Event e;
+  e.kind = model::EventKind::kCpuSample;
+  e.tid = s.hdr.tid;
+  e.time_ns = static_cast<int64_t>(s.hdr.ktime_ns);
+  e.goid = s.hdr.goid;
+  if (s.flags & GS_SAMPLE_KERNEL) e.flags |= model::kInKernel;
+  if (s.flags & GS_SAMPLE_SYSTEM_STACK) e.flags |= model::kSystemStack;
+  e.value = sample_period_ns_ > 0 ? sample_period_ns_ : static_cast<int64_t>(s.period);
+  e.value2 = s.cpu;
+  e.stack = stacks_.intern(pcs);
+  stats_.events++;
+  sink(e);
+}
+
 void EventDecoder::decode(std::span<const uint8_t> record, const model::EventSink& sink) {
   stats_.records++;
+  if (record.size() >= sizeof(gs_event_header)) {
+    uint32_t type = 0;
+    std::memcpy(&type, record.data(), sizeof type);
+    if (type == GS_EV_CPU_SAMPLE) return decode_sample(record, sink);
+  }
   gs_hook_event r;
   if (record.size() < GS_HOOK_EVENT_FIXED) {
     stats_.malformed++;

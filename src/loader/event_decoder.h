@@ -39,6 +39,10 @@ class EventDecoder {
   const DecoderStats& stats() const { return stats_; }
   // The load bias seen in the records (0 before the first one, or for a non-PIE binary).
   uint64_t load_bias() const { return bias_; }
+  // The bias when it is known otherwise (/proc/PID/maps): CPU samples carry no site to learn it from.
+  void set_load_bias(uint64_t bias) { bias_ = bias; }
+  // CPU time one CPU sample stands for (their value); 0: the event's own period.
+  void set_sample_period_ns(int64_t ns) { sample_period_ns_ = ns; }
 
  private:
   struct Pending {
@@ -51,6 +55,7 @@ class EventDecoder {
   };
   using PendingByGoid = std::unordered_map<uint64_t, Pending>;
 
+  void decode_sample(std::span<const uint8_t> record, const model::EventSink& sink);
   // The sync object a semaphore belongs to, from the stack that touched it.
   model::ObjectRef sync_object(uint64_t semaphore, model::StackId stack);
   bool stack_has(model::StackId stack, std::string_view function);
@@ -65,6 +70,7 @@ class EventDecoder {
   DecoderStats stats_;
   uint64_t bias_ = 0;
   bool has_stw_reason_ = false;
+  int64_t sample_period_ns_ = 0;
   std::vector<std::string> wait_reasons_;
 
   // What a goroutine announced it is about to sleep on (semacquire1 / notifyListWait entry),

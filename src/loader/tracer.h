@@ -10,11 +10,15 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "common/expected.h"
 #include "loader/bpf_session.h"
 #include "loader/event_decoder.h"
+#include "loader/perf_events.h"
 #include "loader/probe_plan.h"
+#include "model/counters.h"
 #include "model/event.h"
 #include "model/snapshot.h"
 #include "symbolizer/symbolizer.h"
@@ -26,6 +30,16 @@ struct TraceOptions {
   uint32_t stack_depth = GS_DEFAULT_FRAMES;
   uint32_t ringbuf_bytes = GS_RINGBUF_DEFAULT_BYTES;
   bool snapshot = true;  // read the goroutines that exist at attach (running processes only)
+  bool hooks = true;     // the plan's runtime hooks (trace, record, capture); off for goscope stat
+
+  // CPU sampling (kCpuSample events): ticks per second on each CPU, 0 = off.
+  uint32_t cpu_sample_hz = 0;
+  bool sample_hardware = true;  // cycles where there is a PMU, else cpu-clock
+
+  // goscope stat: counting perf events on every thread of the process (empty = off),
+  // and their attribution to goroutines (uprobes on runtime.execute / runtime.schedule).
+  std::vector<model::CounterInfo> counters;
+  bool goroutine_counters = false;
 };
 
 // Everything counted about a session; nothing is lost silently.
@@ -39,6 +53,10 @@ struct TraceCounters {
   uint64_t bad_slots = 0;     // probe fired with an unknown site (a goscope bug)
   uint64_t malformed = 0;     // records the decoder rejected
   uint64_t unpaired = 0;      // entry/RET pairs seen only in part (attach/detach mid-call)
+  uint64_t samples = 0;       // CPU samples of the process taken in BPF
+  uint64_t lost_samples = 0;  // ... that could not be delivered (ring buffer full)
+  uint64_t counter_faults = 0;  // per-goroutine counter reads BPF could not do
+  uint64_t lost_slices = 0;     // goroutine slices lost (map and ring buffer both full)
 };
 
 class Tracer {
@@ -70,8 +88,19 @@ class Tracer {
 
   TraceCounters counters() const;
 
+  // CPU sampling: the event ("cpu-clock", "cycles") and the CPU time one sample stands for.
+  std::string_view sample_event() const { return sampler_ ? sampler_->event() : std::string_view(); }
+  int64_t sample_period_ns() const { return sampler_ ? sampler_->period_ns() : 0; }
+
+  // goscope stat: the counters of the process, its threads and its goroutines now
+  // (pcs as ELF virtual addresses; names, sites and states are the caller's to add).
+  model::StatResult counter_totals() const;
+
  private:
   Tracer() = default;
+  void on_record(std::span<const uint8_t> record);
+  void add_thread(pid_t tid);
+  Expected<void> attach_scheduler(const std::string& exe_path, pid_t pid);
 
   std::shared_ptr<const sym::GoBinary> binary_;
   Plan plan_;
@@ -83,6 +112,16 @@ class Tracer {
   std::string snapshot_error_;
   std::optional<uint64_t> proc_bias_;
   int64_t attach_ns_ = 0;
+
+  pid_t pid_ = 0;
+  bool bias_known_ = false;
+  std::optional<CpuSampler> sampler_;
+  std::vector<model::CounterInfo> counter_infos_;
+  std::vector<ThreadCounters> threads_;  // slot = index
+  std::vector<std::string> thread_names_;
+  std::vector<std::string> counter_notes_;
+  bool goroutine_counters_ = false;
+  std::unordered_map<uint64_t, gs_pmu_goroutine> spilled_;  // slices that did not fit BPF's map
 };
 
 }  // namespace goscope::loader

@@ -14,6 +14,7 @@
 // for flame graphs.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -55,14 +56,28 @@ class CpuProfile {
   const std::map<uint64_t, GoroutineSamples>& by_goroutine() const { return by_goid_; }
 
  private:
-  // implementation-defined members
-  struct Key;
+  // Samples are merged per (goroutine, stack, in the kernel): the labels a sample carries.
+  struct Key {
+    uint64_t goid = 0;
+    model::StackId stack = 0;
+    bool in_kernel = false;
+    auto operator<=>(const Key&) const = default;
+  };
+  struct Totals {
+    uint64_t samples = 0;
+    int64_t cpu_ns = 0;
+  };
+
+  std::vector<Location> stack_of(model::StackId stack) const;
+
   ProfileContext ctx_;
   const model::StackTable& stacks_;
-  std::map<std::pair<uint64_t, std::pair<model::StackId, bool>>, uint64_t> counts_;  // (goid, stack, in_kernel) -> samples
+  std::map<Key, Totals> counts_;
   std::map<uint64_t, GoroutineSamples> by_goid_;
+  std::map<uint64_t, int64_t> latest_ns_;  // goid -> time of the sample its last_function is from
   std::string event_ = "cpu-clock";
   int64_t period_ns_ = 0;
+  bool period_set_ = false;  // by set_sampling(), not taken from the first sample
   int64_t first_ns_ = 0, last_ns_ = 0;
   uint64_t samples_ = 0;
   int64_t cpu_ns_ = 0;

@@ -53,20 +53,13 @@ std::vector<model::ObjectRef> objects_of(const Event& e) {
   return {{e.object, e.object_kind, 0}};
 }
 
-int64_t wall_clock_at(const ProfileContext& ctx, int64_t monotonic_ns) {
-  if (ctx.start_unix_ns == 0)
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  return ctx.start_unix_ns + (monotonic_ns - ctx.start_ns);
-}
-
 // The main binary, spanning every address the samples use: addresses are ELF
 // vaddrs, and pprof only needs each location inside its mapping.
 Mapping main_mapping(const ProfileContext& ctx, std::span<const Sample> samples) {
   uint64_t lo = std::numeric_limits<uint64_t>::max(), hi = 0;
   for (const Sample& s : samples)
     for (const Location& l : s.stack) {
+      if (l.address == 0) continue;  // made up for a sample without a stack ("[unknown]")
       lo = std::min(lo, l.address);
       hi = std::max(hi, l.address);
     }
@@ -82,14 +75,22 @@ Mapping main_mapping(const ProfileContext& ctx, std::span<const Sample> samples)
   return m;
 }
 
+}  // namespace
+
+int64_t wall_clock_at(const ProfileContext& ctx, int64_t monotonic_ns) {
+  if (ctx.start_unix_ns == 0)
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  return ctx.start_unix_ns + (monotonic_ns - ctx.start_ns);
+}
+
 Expected<void> write_profile(ProfileBuilder& b, const ProfileContext& ctx, std::span<const Sample> samples,
                              const std::string& path) {
   b.set_mapping(main_mapping(ctx, samples));
   for (const Sample& s : samples) GS_CHECK(b.add_sample(s));
   return b.write_file(path);
 }
-
-}  // namespace
 
 ProfileContext profile_context(const TraceMeta& meta, const detect::StackSymbolizer& symbols,
                                const model::StreamInfo& stream) {

@@ -76,6 +76,14 @@ struct ProfileContext {
 ProfileContext profile_context(const TraceMeta& meta, const detect::StackSymbolizer& symbols,
                                const model::StreamInfo& stream);
 
+// The wall clock at `monotonic_ns` of the trace (now when ctx.start_unix_ns is unknown).
+int64_t wall_clock_at(const ProfileContext& ctx, int64_t monotonic_ns);
+
+// Writes `samples` with `b`'s types, period and time, under one mapping for the main
+// binary that spans every address the samples use, marked as symbolized.
+Expected<void> write_profile(ProfileBuilder& b, const ProfileContext& ctx, std::span<const Sample> samples,
+                             const std::string& path);
+
 // The stack of a sample from frames, innermost first: one location per physical
 // frame, its inlined callees first (pprof's order). Frames from `first` on.
 std::vector<Location> locations_of(std::span<const detect::CodeFrame> frames, size_t first = 0);

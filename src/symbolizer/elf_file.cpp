@@ -66,6 +66,7 @@ Expected<ElfFile> ElfFile::open(const std::string& path) {
   for (size_t i = 0; i < phnum; i++) {
     GElf_Phdr ph;
     if (!gelf_getphdr(f.elf_, static_cast<int>(i), &ph)) return elf_error(path, "bad program header");
+    if (ph.p_type == PT_TLS) f.tls_ = ElfTls{ph.p_vaddr, ph.p_memsz, ph.p_align ? ph.p_align : 1};
     if (ph.p_type != PT_LOAD) continue;
     if (ph.p_filesz > f.map_size_ || ph.p_offset > f.map_size_ - ph.p_filesz)
       return make_error(path + ": file is truncated (a loadable segment lies beyond its end)");

@@ -32,6 +32,13 @@ struct ElfSegment {
   uint32_t flags = 0;  // PF_R / PF_W / PF_X
 };
 
+// The PT_TLS segment: the executable's thread-local storage template.
+struct ElfTls {
+  uint64_t vaddr = 0;
+  uint64_t memsz = 0;
+  uint64_t align = 1;
+};
+
 struct ElfSection {
   std::string name;
   uint64_t addr = 0;    // ELF virtual address (0 when not allocated)
@@ -55,6 +62,7 @@ class ElfFile {
   std::optional<ElfSection> find_section(std::string_view name) const;
   const std::vector<ElfSection>& sections() const { return sections_; }
   const std::vector<ElfSegment>& load_segments() const { return segments_; }
+  const std::optional<ElfTls>& tls() const { return tls_; }
 
   // Function symbol by exact name, from .symtab (Go binaries have no useful .dynsym).
   std::optional<ElfSymbol> find_function(std::string_view name) const;
@@ -95,6 +103,7 @@ class ElfFile {
   bool is_pie_ = false;
   bool has_symtab_ = false;
   std::vector<ElfSegment> segments_;
+  std::optional<ElfTls> tls_;
   std::vector<ElfSection> sections_;
   std::vector<std::pair<uint64_t, uint64_t>> relative_relocs_;  // r_offset -> addend, sorted
 };

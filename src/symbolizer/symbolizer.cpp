@@ -105,6 +105,19 @@ std::optional<uint64_t> GoBinary::function_address(std::string_view name) const 
   return pclntab_->function_entry(*idx);
 }
 
+int64_t GoBinary::tls_g_offset() const {
+  // x86-64 TLS variant II: the executable's block ends at the thread pointer (fs base),
+  // so a variable at offset o of a block of size n (rounded up to its alignment) is at
+  // fs + o - n. Go's own linker emits a block of just runtime.tlsg (8 bytes); a stripped or
+  // internally linked PIE binary may have no PT_TLS at all and still uses -8(FS).
+  const auto& tls = elf_->tls();
+  if (!tls || tls->memsz == 0) return -8;
+  const uint64_t block = (tls->memsz + tls->align - 1) / tls->align * tls->align;
+  uint64_t offset = 0;
+  if (auto sym = elf_->find_symbol("runtime.tlsg"); sym && sym->vaddr < tls->memsz) offset = sym->vaddr;
+  return static_cast<int64_t>(offset) - static_cast<int64_t>(block);
+}
+
 std::vector<Symbolized> GoBinary::symbolize_vaddrs(std::span<const uint64_t> vaddrs) const {
   std::vector<Symbolized> out;
   out.reserve(vaddrs.size());

@@ -70,6 +70,9 @@ class GoBinary {
 
   // Entry vaddr of a function by exact Go name, from the pclntab (works when stripped).
   std::optional<uint64_t> function_address(std::string_view name) const;
+  // Where the runtime keeps the current g relative to a thread's fs base (-8 for
+  // programs linked by Go's own linker; elsewhere for cgo programs).
+  int64_t tls_g_offset() const;
 
   // Batch symbolization of ELF virtual addresses. Thread-safe; the pclntab's pc tables
   // are decoded on first use and cached (bounded) in the binary.
