@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <map>
 #include <string>
 
 #include "goscope.h"
@@ -57,6 +58,14 @@ TEST_F(BpfAbi, StructSizesMatch) {
   EXPECT_EQ(t->size, sizeof(gs_probe_hit));
   ASSERT_TRUE(t = find_struct("gs_go_offsets"));
   EXPECT_EQ(t->size, sizeof(gs_go_offsets));
+  ASSERT_TRUE(t = find_struct("gs_cpu_sample"));
+  EXPECT_EQ(t->size, sizeof(gs_cpu_sample));
+  ASSERT_TRUE(t = find_struct("gs_thread_event"));
+  EXPECT_EQ(t->size, sizeof(gs_thread_event));
+  ASSERT_TRUE(t = find_struct("gs_pmu_goroutine"));
+  EXPECT_EQ(t->size, sizeof(gs_pmu_goroutine));
+  ASSERT_TRUE(t = find_struct("gs_pmu_config"));
+  EXPECT_EQ(t->size, sizeof(gs_pmu_config));
 }
 
 TEST_F(BpfAbi, FieldOffsetsMatch) {
@@ -66,6 +75,10 @@ TEST_F(BpfAbi, FieldOffsetsMatch) {
   EXPECT_EQ(member_offset_bytes("gs_probe_hit", "ret_addr"), long(offsetof(gs_probe_hit, ret_addr)));
   EXPECT_EQ(member_offset_bytes("gs_probe_hit", "regs"), long(offsetof(gs_probe_hit, regs)));
   EXPECT_EQ(member_offset_bytes("gs_go_offsets", "g_goid"), long(offsetof(gs_go_offsets, g_goid)));
+  EXPECT_EQ(member_offset_bytes("gs_cpu_sample", "frames"), long(offsetof(gs_cpu_sample, frames)));
+  EXPECT_EQ(member_offset_bytes("gs_cpu_sample", "period"), long(offsetof(gs_cpu_sample, period)));
+  EXPECT_EQ(member_offset_bytes("gs_pmu_goroutine", "running"), long(offsetof(gs_pmu_goroutine, running)));
+  EXPECT_EQ(member_offset_bytes("gs_pmu_config", "tls_g_offset"), long(offsetof(gs_pmu_config, tls_g_offset)));
 }
 
 TEST(BpfObject, OpensWithExpectedProgramsAndMaps) {
@@ -78,11 +91,24 @@ TEST(BpfObject, OpensWithExpectedProgramsAndMaps) {
   bpf_map* counters = bpf_object__find_map_by_name(obj, "counters");
   ASSERT_TRUE(counters);
   EXPECT_EQ(bpf_map__max_entries(counters), unsigned(GS_CNT__COUNT));
-  // Every program must be a plain uprobe: goscope never uses uretprobes on Go code.
+  // Every program on the target's code is a plain uprobe: goscope never uses uretprobes
+  // on Go code. The others: CPU sampling on perf events, thread creation in the kernel.
+  const std::map<std::string, std::string> not_uprobes = {{"gs_cpu_sample", "perf_event"},
+                                                          {"gs_thread_fork", "tp_btf/sched_process_fork"}};
   bpf_program* prog;
+  size_t others = 0;
   bpf_object__for_each_program(prog, obj) {
-    EXPECT_EQ(std::string(bpf_program__section_name(prog)), "uprobe") << bpf_program__name(prog);
+    const std::string name = bpf_program__name(prog);
+    auto it = not_uprobes.find(name);
+    const std::string expected = it == not_uprobes.end() ? "uprobe" : it->second;
+    others += it != not_uprobes.end();
+    EXPECT_EQ(std::string(bpf_program__section_name(prog)), expected) << name;
   }
+  EXPECT_EQ(others, not_uprobes.size());
+  EXPECT_TRUE(bpf_object__find_program_by_name(obj, "gs_sched"));
+  bpf_map* pmu = bpf_object__find_map_by_name(obj, "pmu_counters");
+  ASSERT_TRUE(pmu);
+  EXPECT_EQ(bpf_map__type(pmu), BPF_MAP_TYPE_PERF_EVENT_ARRAY);
   bpf_object__close(obj);
 }
 
