@@ -962,5 +962,49 @@ TEST(LoaderDecoder, StacksAreInternedWithoutTheLoadBias) {
   }
 }
 
+// A CPU sample: the goroutine from TLS, the user stack less the load bias, the period
+// user space set (not the event's own), the CPU, and the kernel / system-stack flags.
+TEST(LoaderDecoder, CpuSampleTakesStackGoroutineAndPeriod) {
+  GS_REQUIRE_TESTPROGS();
+  for (const Target& t : targets("pipeline")) {
+    SCOPED_TRACE(t.path);
+    Session run(t);
+    run.decoder.set_load_bias(t.bias);
+    run.decoder.set_sample_period_ns(10'101'010);
+    gs_cpu_sample s{};
+    s.hdr.type = GS_EV_CPU_SAMPLE;
+    s.hdr.ktime_ns = 123456789;
+    s.hdr.tid = 77;
+    s.hdr.goid = 18;
+    s.cpu = 1;
+    s.flags = GS_SAMPLE_KERNEL | GS_SAMPLE_SYSTEM_STACK;
+    s.period = 999;  // what the kernel says; the decoder uses the period it was given
+    const std::vector<uint64_t> pcs = {t.pc_in("main.main.func2", 0x10), t.pc_in("main.main", 0x40)};
+    s.nframes = static_cast<uint16_t>(pcs.size());
+    for (size_t i = 0; i < pcs.size(); i++) s.frames[i] = pcs[i] + t.bias;
+    const size_t size = GS_CPU_SAMPLE_FIXED + 8 * pcs.size();
+    s.hdr.size = static_cast<uint32_t>(size);
+    std::vector<uint8_t> rec(size);
+    std::memcpy(rec.data(), &s, size);
+    auto events = run.feed(rec);
+    ASSERT_EQ(events.size(), 1u);
+    const Event& e = events.front();
+    EXPECT_EQ(e.kind, EventKind::kCpuSample);
+    EXPECT_EQ(e.goid, 18u);
+    EXPECT_EQ(e.tid, 77u);
+    EXPECT_EQ(e.time_ns, 123456789);
+    EXPECT_EQ(e.value, 10'101'010);
+    EXPECT_EQ(e.value2, 1);
+    EXPECT_EQ(e.flags, model::kInKernel | model::kSystemStack);
+    EXPECT_EQ(run.stack(e.stack), pcs);
+
+    // More frames claimed than the record carries: counted as malformed, no event.
+    s.nframes = 5;
+    std::memcpy(rec.data(), &s, size);
+    EXPECT_TRUE(run.feed(rec).empty());
+    EXPECT_EQ(run.decoder.stats().malformed, 1u);
+  }
+}
+
 }  // namespace
 }  // namespace goscope::loader

@@ -112,5 +112,26 @@ TEST(SymbolizerOffsets, StrippedAndPieBinariesGetTheRightOffsets) {
   if (checked == 0) GS_SKIP_OR_FAIL() << "hello_probe not built";
 }
 
+// Where g lives in a thread's TLS: -8(FS) for every binary Go's own linker wrote (the
+// default block is runtime.tlsg alone, or no PT_TLS at all for PIE and stripped ones).
+TEST(SymbolizerOffsets, TlsSlotOfGIsBelowTheThreadPointer) {
+  GS_REQUIRE_TESTPROGS();
+  size_t checked = 0;
+  for (const auto& tc : toolchains()) {
+    for (const char* variant : {"default", "stripped", "pie", "pie-stripped"}) {
+      const std::string bin = testprog(tc.version, variant, "pipeline");
+      auto b = GoBinary::open(bin);
+      ASSERT_TRUE(b) << b.error().message;
+      EXPECT_EQ((*b)->tls_g_offset(), -8) << bin;
+      // When there is a TLS block (programs whose packages use it), it is runtime.tlsg alone.
+      if (const auto& tls = (*b)->elf().tls()) {
+        EXPECT_EQ(tls->memsz, 8u) << bin;
+      }
+      checked++;
+    }
+  }
+  if (checked == 0) GS_SKIP_OR_FAIL() << "hello_probe not built";
+}
+
 }  // namespace
 }  // namespace goscope::sym
