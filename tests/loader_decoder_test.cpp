@@ -979,10 +979,14 @@ TEST(LoaderDecoder, CpuSampleTakesStackGoroutineAndPeriod) {
     s.cpu = 1;
     s.flags = GS_SAMPLE_KERNEL | GS_SAMPLE_SYSTEM_STACK;
     s.period = 999;  // what the kernel says; the decoder uses the period it was given
-    const std::vector<uint64_t> pcs = {t.pc_in("main.main.func2", 0x10), t.pc_in("main.main", 0x40)};
-    s.nframes = static_cast<uint16_t>(pcs.size());
+    const std::vector<uint64_t> pcs = {t.vaddr_in("main.main.func2", 0x10), t.vaddr_in("main.main", 0x40),
+                                       t.vaddr_in("runtime.goexit", 1)};
+    s.nframes = static_cast<uint16_t>(pcs.size() + 2);
     for (size_t i = 0; i < pcs.size(); i++) s.frames[i] = pcs[i] + t.bias;
-    const size_t size = GS_CPU_SAMPLE_FIXED + 8 * pcs.size();
+    // What the kernel's walk finds above a goroutine's first frame: cut off.
+    s.frames[pcs.size()] = 0xc000104800;
+    s.frames[pcs.size() + 1] = 0x100000002;
+    const size_t size = GS_CPU_SAMPLE_FIXED + 8 * s.nframes;
     s.hdr.size = static_cast<uint32_t>(size);
     std::vector<uint8_t> rec(size);
     std::memcpy(rec.data(), &s, size);
@@ -999,7 +1003,7 @@ TEST(LoaderDecoder, CpuSampleTakesStackGoroutineAndPeriod) {
     EXPECT_EQ(run.stack(e.stack), pcs);
 
     // More frames claimed than the record carries: counted as malformed, no event.
-    s.nframes = 5;
+    s.nframes = 9;
     std::memcpy(rec.data(), &s, size);
     EXPECT_TRUE(run.feed(rec).empty());
     EXPECT_EQ(run.decoder.stats().malformed, 1u);

@@ -46,9 +46,11 @@ def once_cli_errors(goscope):
     _expect_error(goscope, ["trace", "--", "/bin/true"], "not a Go program")
     _expect_error(goscope, ["trace", "--buffer-size", "3", "--", hello], "power of two")
     _expect_error(goscope, ["trace", "-d", "soon", "--", hello], "invalid duration")
-    for planned in ["top", "stat"]:
-        # say so plainly, exit 2, no fake output
-        _expect_error(goscope, [planned, "-p", "1"], "not built yet")
+    # say so plainly, exit 2, no fake output
+    _expect_error(goscope, ["top", "-p", "1"], "not built yet")
+    _expect_error(goscope, ["stat", "-p", "4194304"], "4194304")
+    _expect_error(goscope, ["stat", "-e", "cycels", "--", hello], "cycels")
+    _expect_error(goscope, ["stat", "-o", "cpu.png", "--", hello], ".pb.gz")
     _expect_error(goscope, ["record", "-p", "4194304"], "4194304")
     _expect_error(goscope, ["capture", "-o", "/nonexistent/dir/x", "--", "/bin/true"], "not a Go program")
     _expect_error(goscope, ["report"], "file")

@@ -86,9 +86,28 @@ void EventDecoder::decode_sample(std::span<const uint8_t> record, const model::E
     return;
   }
   std::vector<uint64_t> pcs(s.frames, s.frames + s.nframes);
-  // Code of the executable only: frames outside it (vdso, a cgo library) stay as they are.
   for (uint64_t& pc : pcs)
     if (pc >= bias_) pc -= bias_;
+  // The kernel's frame-pointer walk does not know where a stack begins: past a goroutine's
+  // first function (runtime.goexit) or a thread's (runtime.mstart, runtime.rt0_go) it reads
+  // whatever the words above hold. Cut there, and at the first return address outside the
+  // program's code. The sampled pc itself may be outside (the vDSO, a cgo library).
+  const sym::Pclntab& tab = bin_.pclntab();
+  for (size_t i = 0; i < pcs.size(); i++) {
+    const auto idx = tab.function_at(i ? pcs[i] - 1 : pcs[i]);
+    if (!idx) {
+      if (i == 0) continue;
+      pcs.resize(i);
+      break;
+    }
+    const std::string_view fn = tab.function_name(*idx);
+    if (fn == "runtime.goexit" || fn == "runtime.mstart" || fn == "runtime.rt0_go") {
+      pcs.resize(i + 1);
+      break;
+    }
+  }
+  // Nothing of the program's code at all (a tick during exec): no stack rather than a wild pc.
+  if (pcs.size() == 1 && !tab.function_at(pcs[0])) pcs.clear();
   Event e;
   e.kind = model::EventKind::kCpuSample;
   e.tid = s.hdr.tid;

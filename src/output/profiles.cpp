@@ -59,7 +59,9 @@ Mapping main_mapping(const ProfileContext& ctx, std::span<const Sample> samples)
   uint64_t lo = std::numeric_limits<uint64_t>::max(), hi = 0;
   for (const Sample& s : samples)
     for (const Location& l : s.stack) {
-      if (l.address == 0) continue;  // made up for a sample without a stack ("[unknown]")
+      // Only the executable's code: not "[unknown]" (address 0, a sample without a stack),
+      // nor an address no function covers (a CPU sample's leaf in the vDSO).
+      if (l.address == 0 || l.lines.empty()) continue;
       lo = std::min(lo, l.address);
       hi = std::max(hi, l.address);
     }
