@@ -591,8 +591,9 @@ int gs_sched(struct pt_regs *ctx)
 				init->running[i] = 0;
 			}
 			init->slices = 0;
-			init->gopc = read_u64(gp + pmu_config.g_gopc, &fault);
-			init->startpc = read_u64(gp + pmu_config.g_startpc, &fault);
+			/* 0: the offset is unknown (not g+0, the stack bounds) */
+			init->gopc = pmu_config.g_gopc ? read_u64(gp + pmu_config.g_gopc, &fault) : 0;
+			init->startpc = pmu_config.g_startpc ? read_u64(gp + pmu_config.g_startpc, &fault) : 0;
 			bpf_map_update_elem(&pmu_goroutines, &goid, init, BPF_NOEXIST);
 			acc = bpf_map_lookup_elem(&pmu_goroutines, &goid);
 		}

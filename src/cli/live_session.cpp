@@ -78,12 +78,14 @@ Expected<std::unique_ptr<LiveSession>> LiveSession::start(const LiveFlags& flags
   topts.stack_depth = flags.stack_depth;
   topts.ringbuf_bytes = flags.buffer_mb << 20;
   topts.cpu_sample_hz = flags.cpu_hz;
+  topts.sampling_optional = true;  // the events matter more than the CPU profile
   auto tracer =
       loader::Tracer::start(s->target_->pid(), s->target_->exe_path(), s->target_->launched(), topts);
   if (!tracer) return tracer.error();
   s->tracer_ = std::move(*tracer);
   loader::Tracer& t = *s->tracer_;
 
+  if (!t.sampling_note().empty()) std::fprintf(stderr, "goscope: %s\n", t.sampling_note().c_str());
   s->stream_ = t.stream_info();
   s->symbols_ = std::make_shared<detect::StackSymbolizer>(t.binary(), t.stacks());
   s->state_ = std::make_unique<detect::StateModel>(s->symbols_);
@@ -132,6 +134,8 @@ Expected<void> LiveSession::run(
   install_stop_handlers();
   if (start_ns_ == 0) mark_start();
   auto sink = [&](const model::Event& e) {
+    // CPU samples are for the CPU profile only (see StateModel::apply).
+    if (e.kind == model::EventKind::kCpuSample) return on_event(e);
     state_->apply(e);
     analysis_->apply(e);
     on_event(e);

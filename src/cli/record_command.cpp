@@ -227,10 +227,19 @@ int run_capture(const CaptureCliOptions& o) {
   if (!(*replay)->damage().empty())
     std::fprintf(stderr, "goscope: WARNING: %s\n", (*replay)->damage().c_str());
   std::vector<std::string> written{trace_path};
+  size_t failed = 0;
   for (const auto& [format, name] : outputs) {
+    const bool cpu = format == ExportFormat::kCpuProfile || format == ExportFormat::kFoldedCpu;
+    if (cpu && (!(*replay)->cpu_profile() || (*replay)->cpu_profile()->samples() == 0)) {
+      // An idle or hung program never ran on a CPU while sampled: nothing to profile.
+      if (format == ExportFormat::kCpuProfile)
+        std::fprintf(stderr, "goscope: no CPU samples (the program did not run on a CPU): no cpu.pb.gz\n");
+      continue;
+    }
     auto files = write_export(**replay, format, dir + "/" + name);
     if (!files) {
       std::fprintf(stderr, "goscope: %s\n", files.error().message.c_str());
+      failed++;
       continue;
     }
     written.insert(written.end(), files->begin(), files->end());
@@ -250,7 +259,7 @@ int run_capture(const CaptureCliOptions& o) {
   std::printf("Open %s/report.html in a browser; timeline.json in ui.perfetto.dev; "
               "go tool pprof -http=: %s/block.pb.gz\n",
               dir.c_str(), dir.c_str());
-  const bool all_written = written.size() == outputs.size() + 1;
+  const bool all_written = failed == 0;
   if (!all_written) return kExitCouldNotRun;
   return findings_exit_code(findings, config);
 }

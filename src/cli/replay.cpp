@@ -53,11 +53,15 @@ void Replay::run(const std::function<void(const model::Event&)>& on_event) {
           analysis_->tick(next_second);
           next_second += 1'000'000'000;
         }
-        state_->apply(e);
-        analysis_->apply(e);
-        if (profiles_) profiles_->on_event(e);
-        if (cpu_) cpu_->on_event(e);
-        if (timeline_builder_) timeline_builder_->on_event(e);
+        if (e.kind == model::EventKind::kCpuSample) {
+          // For the CPU profile only, as live (LiveSession::run).
+          if (cpu_) cpu_->on_event(e);
+        } else {
+          state_->apply(e);
+          analysis_->apply(e);
+          if (profiles_) profiles_->on_event(e);
+          if (timeline_builder_) timeline_builder_->on_event(e);
+        }
         if (on_event) on_event(e);
         last_ns = std::max(last_ns, e.time_ns);
         break;

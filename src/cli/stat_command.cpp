@@ -1,6 +1,7 @@
 // `goscope stat`: hardware and software counters of a Go process, each of its
 // threads and -- what perf cannot do -- each of its goroutines, like `perf stat`;
 // with a CPU profile labelled by goroutine on the side (-o).
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -134,6 +135,12 @@ int run_stat(const StatFlags& flags) {
   if (!flags.output.empty() && flags.frequency == 0) return fail("-o needs CPU sampling: -F must not be 0");
   std::vector<loader::Need> needs = {loader::Need::kBpf, loader::Need::kReadMemory};
   if (auto ok = loader::check_privileges(needs); !ok) return fail(ok.error().message);
+  // A perf event per thread and counter: 12 counters of a few hundred threads pass the
+  // usual soft limit of 1024 descriptors. Raise it to the hard limit, as perf does.
+  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
 
   auto target = flags.target.pid ? loader::Target::attach(flags.target.pid)
                                  : loader::Target::launch(flags.target.command);
@@ -187,6 +194,7 @@ int run_stat(const StatFlags& flags) {
       break;
     }
     if (command.empty()) command = command_line(target->pid());
+    t.learn_load_bias();
     auto n = t.poll(100, sink);
     if (!n) return fail(n.error().message);
   }

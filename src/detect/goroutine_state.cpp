@@ -239,6 +239,10 @@ void StateModel::apply(const Event& e) {
     case EventKind::kStatus:
       apply_status(e);
       return;
+    case EventKind::kCpuSample:
+      // A tick may land between gopark's probe and the switch away: it says nothing
+      // about blocking, and must not make a parked goroutine look awake.
+      return;
     default:
       if (e.goid) classify(act(e.goid, t), e.stack);
       apply_objects(e);

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -69,12 +70,18 @@ struct UprobeMultiLinkAttr {
 
 }  // namespace
 
-bool use_uprobe_multi() {
-  if (const char* env = getenv("GOSCOPE_UPROBE_MULTI"); env && std::string(env) == "0") return false;
+namespace {
+bool kernel_at_least(int want_major, int want_minor) {
   utsname u{};
   int major = 0, minor = 0;
   if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
-  return major > 6 || (major == 6 && minor >= 6);
+  return major > want_major || (major == want_major && minor >= want_minor);
+}
+}  // namespace
+
+bool use_uprobe_multi() {
+  if (const char* env = getenv("GOSCOPE_UPROBE_MULTI"); env && std::string(env) == "0") return false;
+  return kernel_at_least(6, 6);
 }
 
 void BpfSession::SkelDeleter::operator()(struct goscope_bpf* s) const {
@@ -104,6 +111,12 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
   bpf_program__set_autoload(s->skel_->progs.gs_cpu_sample, opts.cpu_samples);
   bpf_program__set_autoload(s->skel_->progs.gs_thread_fork, opts.thread_events);
   bpf_program__set_autoload(s->skel_->progs.gs_sched, opts.sched_counters);
+  if (!kernel_at_least(6, 1)) {
+    // Before 6.1 the verifier warns (a kernel WARN, a panic with panic_on_warn) when a
+    // uprobe program uses a hash map without preallocation: preallocate a smaller one.
+    bpf_map__set_map_flags(s->skel_->maps.pmu_goroutines, 0);
+    bpf_map__set_max_entries(s->skel_->maps.pmu_goroutines, 16384);
+  }
   // Load only the variant of the hook program that will be attached: each costs a verification.
   s->multi_ = use_uprobe_multi();
   bpf_program__set_autoload(s->multi_ ? s->skel_->progs.gs_hook : s->skel_->progs.gs_hook_multi, false);
@@ -226,8 +239,15 @@ Expected<void> BpfSession::attach(bpf_program* prog, const std::string& binary, 
 
 Expected<void> BpfSession::attach_sampler(std::span<const int> perf_fds) {
   for (int fd : perf_fds) {
-    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.gs_cpu_sample, fd);
-    if (!link) return Error::from_errno("cannot attach the CPU sampling program to a perf event", errno);
+    // The link closes the perf event's fd when it goes: it gets its own copy.
+    const int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (own < 0) return Error::from_errno("cannot duplicate a perf event descriptor", errno);
+    bpf_link* link = bpf_program__attach_perf_event(skel_->progs.gs_cpu_sample, own);
+    if (!link) {
+      const int err = errno;
+      close(own);
+      return Error::from_errno("cannot attach the CPU sampling program to a perf event", err);
+    }
     links_.emplace_back(link);
   }
   return {};

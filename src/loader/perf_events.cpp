@@ -396,6 +396,9 @@ Expected<CpuSampler> CpuSampler::open(const SamplerOptions& options) {
         attr.freq = 1;
         attr.sample_freq = hz;
         attr.exclude_hv = 1;
+        // Pinned: never multiplexed away by stat's hardware counters (each sample is
+        // taken to stand for 1/hz of CPU time).
+        attr.pinned = 1;
       } else {
         // A fixed period: every sample stands for exactly period_ns of CPU time.
         attr.type = PERF_TYPE_SOFTWARE;

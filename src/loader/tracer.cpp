@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace goscope::loader {
 
@@ -44,7 +45,14 @@ Expected<std::unique_ptr<Tracer>> Tracer::start(pid_t pid, const std::string& ex
     SamplerOptions so;
     so.frequency_hz = options.cpu_sample_hz;
     so.prefer_hardware = options.sample_hardware;
-    GS_TRY(t->sampler_, CpuSampler::open(so));
+    if (auto sampler = CpuSampler::open(so)) {
+      t->sampler_ = std::move(*sampler);
+    } else if (options.sampling_optional) {
+      t->sampling_note_ = "no CPU profile: " + sampler.error().message;
+      sopts.cpu_samples = false;
+    } else {
+      return sampler.error();
+    }
   }
   GS_TRY(t->session_, BpfSession::load(sopts));
   for (uint32_t slot = 0; slot < t->plan_.configs.size(); slot++) {
@@ -68,7 +76,13 @@ Expected<std::unique_ptr<Tracer>> Tracer::start(pid_t pid, const std::string& ex
         t->counter_notes_.push_back("goroutines are not counted: " + ok.error().message);
     }
   }
-  if (t->sampler_) GS_CHECK(t->session_->attach_sampler(t->sampler_->fds()));
+  if (t->sampler_) {
+    if (auto ok = t->session_->attach_sampler(t->sampler_->fds()); !ok) {
+      if (!options.sampling_optional) return ok.error();
+      t->sampling_note_ = "no CPU profile: " + ok.error().message;
+      t->sampler_.reset();
+    }
+  }
 
   if (options.hooks) {
     std::vector<BpfSession::HookSite> sites;
@@ -105,11 +119,13 @@ Expected<std::unique_ptr<Tracer>> Tracer::start(pid_t pid, const std::string& ex
 Expected<void> Tracer::attach_scheduler(const std::string& exe_path, pid_t pid) {
   const std::pair<const char*, gs_sched_point> points[] = {{"runtime.execute", GS_SCHED_EXECUTE},
                                                           {"runtime.schedule", GS_SCHED_SCHEDULE}};
-  for (const auto& [function, point] : points) {
-    GS_TRY(auto sites, sym::function_probe_sites(*binary_, function));
-    GS_TRY(uint64_t offset, binary_->elf().vaddr_to_file_offset(sites.after_prologue));
-    GS_CHECK(session_->attach_sched(exe_path, offset, pid, point));
+  // Both sites first: one probe without the other would cost traps and count nothing.
+  uint64_t offsets[2] = {};
+  for (size_t i = 0; i < 2; i++) {
+    GS_TRY(auto sites, sym::function_probe_sites(*binary_, points[i].first));
+    GS_TRY(offsets[i], binary_->elf().vaddr_to_file_offset(sites.after_prologue));
   }
+  for (size_t i = 0; i < 2; i++) GS_CHECK(session_->attach_sched(exe_path, offsets[i], pid, points[i].second));
   return {};
 }
 
@@ -117,7 +133,7 @@ void Tracer::add_thread(pid_t tid) {
   for (const ThreadCounters& t : threads_)
     if (t.tid() == tid) return;
   if (threads_.size() >= GS_PMU_MAX_THREADS) {
-    if (threads_.size() == GS_PMU_MAX_THREADS)
+    if (!std::exchange(thread_cap_noted_, true))
       counter_notes_.push_back("more than " + std::to_string(GS_PMU_MAX_THREADS) +
                                " threads: later ones are not counted");
     return;
@@ -152,17 +168,21 @@ void Tracer::on_record(std::span<const uint8_t> rec) {
     }
     return;
   }
-  if (type == GS_EV_CPU_SAMPLE && !bias_known_) {
-    // A launched program was not running yet at attach: its PIE bias is known once it is.
-    bias_known_ = true;
-    if (binary_->is_pie()) {
-      if (auto image = sym::ProcessImage::open(pid_)) {
-        proc_bias_ = image->load_bias();
-        decoder_->set_load_bias(*proc_bias_);
-      }
-    }
-  }
+  if (type == GS_EV_CPU_SAMPLE && !bias_known_) learn_load_bias();
   if (sink_) decoder_->decode(rec, *sink_);
+}
+
+bool Tracer::learn_load_bias() {
+  if (bias_known_) return true;
+  if (!binary_->is_pie()) return bias_known_ = true;
+  // Only once the program runs: before its exec, /proc/PID/exe is goscope.
+  auto image = sym::ProcessImage::open(pid_);
+  if (!image || image->exe_name().empty()) return false;
+  auto exe = sym::GoBinary::open_cached(image->exe_path());
+  if (!exe || *exe != binary_) return false;
+  proc_bias_ = image->load_bias();
+  decoder_->set_load_bias(*proc_bias_);
+  return bias_known_ = true;
 }
 
 model::StatResult Tracer::counter_totals() const {

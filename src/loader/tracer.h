@@ -35,6 +35,7 @@ struct TraceOptions {
   // CPU sampling (kCpuSample events): ticks per second on each CPU, 0 = off.
   uint32_t cpu_sample_hz = 0;
   bool sample_hardware = true;  // cycles where there is a PMU, else cpu-clock
+  bool sampling_optional = false;  // carry on without samples (with a note) when they cannot be had
 
   // goscope stat: counting perf events on every thread of the process (empty = off),
   // and their attribution to goroutines (uprobes on runtime.execute / runtime.schedule).
@@ -88,6 +89,8 @@ class Tracer {
 
   TraceCounters counters() const;
 
+  // Why CPU sampling was asked for but is off ("" when it is on or was not asked for).
+  const std::string& sampling_note() const { return sampling_note_; }
   // CPU sampling: the event ("cpu-clock", "cycles") and the CPU time one sample stands for.
   std::string_view sample_event() const { return sampler_ ? sampler_->event() : std::string_view(); }
   int64_t sample_period_ns() const { return sampler_ ? sampler_->period_ns() : 0; }
@@ -95,6 +98,9 @@ class Tracer {
   // goscope stat: the counters of the process, its threads and its goroutines now
   // (pcs as ELF virtual addresses; names, sites and states are the caller's to add).
   model::StatResult counter_totals() const;
+  // A launched PIE program's load bias, once it runs (after its exec): CPU samples and
+  // stat's goroutine pcs need it; hook records carry it themselves. True when known.
+  bool learn_load_bias();
 
  private:
   Tracer() = default;
@@ -121,6 +127,8 @@ class Tracer {
   std::vector<std::string> thread_names_;
   std::vector<std::string> counter_notes_;
   bool goroutine_counters_ = false;
+  bool thread_cap_noted_ = false;
+  std::string sampling_note_;
   std::unordered_map<uint64_t, gs_pmu_goroutine> spilled_;  // slices that did not fit BPF's map
 };
 
