@@ -129,13 +129,6 @@ std::string open_error_text(int err, bool hardware) {
   }
 }
 
-void close_fds(std::vector<int>& fds) {
-  for (int fd : fds) {
-    if (fd >= 0) ::close(fd);
-  }
-  fds.clear();
-}
-
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
@@ -321,33 +314,6 @@ Expected<ThreadCounters> ThreadCounters::open(pid_t tid, std::span<const model::
   return tc;
 }
 
-ThreadCounters::ThreadCounters(ThreadCounters&& other) noexcept
-    : tid_(other.tid_), fds_(std::move(other.fds_)), errors_(std::move(other.errors_)) {
-  other.fds_.clear();
-  other.errors_.clear();
-}
-
-ThreadCounters& ThreadCounters::operator=(ThreadCounters&& other) noexcept {
-  if (this != &other) {
-    close_all();
-    tid_ = other.tid_;
-    fds_ = std::move(other.fds_);
-    errors_ = std::move(other.errors_);
-    other.fds_.clear();
-    other.errors_.clear();
-  }
-  return *this;
-}
-
-ThreadCounters::~ThreadCounters() {
-  close_all();
-}
-
-void ThreadCounters::close_all() {
-  close_fds(fds_);
-  errors_.clear();
-}
-
 std::vector<model::CounterValue> ThreadCounters::read() const {
   std::vector<model::CounterValue> out(fds_.size());
   for (size_t i = 0; i < fds_.size(); ++i) {
@@ -431,28 +397,17 @@ Expected<CpuSampler> CpuSampler::open(const SamplerOptions& options) {
   return sampler;
 }
 
-CpuSampler::CpuSampler(CpuSampler&& other) noexcept
-    : fds_(std::move(other.fds_)), event_(std::move(other.event_)), hz_(other.hz_) {
-  other.fds_.clear();
-}
-
-CpuSampler& CpuSampler::operator=(CpuSampler&& other) noexcept {
+OwnedFds& OwnedFds::operator=(OwnedFds&& other) noexcept {
   if (this != &other) {
-    close_all();
-    fds_ = std::move(other.fds_);
-    event_ = std::move(other.event_);
-    hz_ = other.hz_;
-    other.fds_.clear();
+    OwnedFds gone(std::move(*this));
+    fds_ = std::exchange(other.fds_, {});
   }
   return *this;
 }
 
-CpuSampler::~CpuSampler() {
-  close_all();
-}
-
-void CpuSampler::close_all() {
-  close_fds(fds_);
+OwnedFds::~OwnedFds() {
+  for (int fd : fds_)
+    if (fd >= 0) ::close(fd);
 }
 
 std::vector<int> parse_cpu_list(std::string_view text) {

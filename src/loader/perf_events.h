@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/expected.h"
@@ -55,6 +56,24 @@ std::vector<pid_t> list_threads(pid_t pid);
 // /proc/PID/task/TID/comm without the newline, "" when gone.
 std::string thread_name(pid_t pid, pid_t tid);
 
+// File descriptors owned as a list: closed when the list goes, moved, never copied.
+class OwnedFds {
+ public:
+  OwnedFds() = default;
+  OwnedFds(OwnedFds&& other) noexcept : fds_(std::exchange(other.fds_, {})) {}
+  OwnedFds& operator=(OwnedFds&& other) noexcept;
+  ~OwnedFds();
+  void push_back(int fd) { fds_.push_back(fd); }  // -1 allowed: a slot with no descriptor
+  void reserve(size_t n) { fds_.reserve(n); }
+  bool empty() const { return fds_.empty(); }
+  size_t size() const { return fds_.size(); }
+  int operator[](size_t i) const { return fds_[i]; }
+  std::span<const int> view() const { return fds_; }
+
+ private:
+  std::vector<int> fds_;
+};
+
 // Counting events for one thread: pid = tid, cpu = -1, no inherit (the BPF side
 // reads them with bpf_perf_event_read_value, which refuses inherited events),
 // enabled at once, read_format TOTAL_TIME_ENABLED | TOTAL_TIME_RUNNING,
@@ -63,13 +82,10 @@ std::string thread_name(pid_t pid, pid_t tid);
 class ThreadCounters {
  public:
   static Expected<ThreadCounters> open(pid_t tid, std::span<const model::CounterInfo> counters);
-  ThreadCounters(ThreadCounters&&) noexcept;
-  ThreadCounters& operator=(ThreadCounters&&) noexcept;
-  ~ThreadCounters();
 
   pid_t tid() const { return tid_; }
   // One fd per counter, -1 where not supported (for the BPF perf event array).
-  std::span<const int> fds() const { return fds_; }
+  std::span<const int> fds() const { return fds_.view(); }
   // Why each counter could not be opened ("" when it could): strerror + a hint.
   std::span<const std::string> errors() const { return errors_; }
   // Current values, one per counter. A thread that exited keeps its final values.
@@ -77,9 +93,8 @@ class ThreadCounters {
 
  private:
   ThreadCounters() = default;
-  void close_all();
   pid_t tid_ = 0;
-  std::vector<int> fds_;
+  OwnedFds fds_;
   std::vector<std::string> errors_;
 };
 
@@ -98,19 +113,15 @@ class CpuSampler {
  public:
   // Errors: no CPU could be opened (with errno and what to do).
   static Expected<CpuSampler> open(const SamplerOptions& options);
-  CpuSampler(CpuSampler&&) noexcept;
-  CpuSampler& operator=(CpuSampler&&) noexcept;
-  ~CpuSampler();
 
-  std::span<const int> fds() const { return fds_; }  // one per online CPU
+  std::span<const int> fds() const { return fds_.view(); }  // one per online CPU
   std::string_view event() const { return event_; }   // "cpu-clock" or "cycles"
   uint32_t frequency_hz() const { return hz_; }
   int64_t period_ns() const { return 1'000'000'000 / hz_; }  // CPU time one sample stands for
 
  private:
   CpuSampler() = default;
-  void close_all();
-  std::vector<int> fds_;
+  OwnedFds fds_;
   std::string event_;
   uint32_t hz_ = 99;
 };
