@@ -33,6 +33,20 @@ struct {
 	__uint(max_entries, GS_RINGBUF_DEFAULT_BYTES);
 } events SEC(".maps");
 
+/* Wake the consumer only once this many bytes wait in the ring (0: on every
+ * record). A wake-up is an interrupt and a cross-CPU reschedule for each
+ * record, which costs the traced thread more than the record itself; user
+ * space polls with a short timeout and drains whatever is there. */
+const volatile __u64 ring_wakeup_bytes = 0;
+
+static __always_inline __u64 wakeup_flag(void)
+{
+	if (!ring_wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ring_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										   : BPF_RB_NO_WAKEUP;
+}
+
 /* What each site slot reads; written by user space before attaching. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -121,7 +135,7 @@ int gs_probe_hit(struct pt_regs *ctx)
 	ev->ret_addr = 0;
 	bpf_probe_read_user(&ev->ret_addr, sizeof(ev->ret_addr), (void *)ctx->rsp);
 	save_abi_args(ctx, ev->regs, GS_ABI_INT_REGS);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, wakeup_flag());
 	count(GS_CNT_EVENTS);
 	return 0;
 }
@@ -354,7 +368,7 @@ static __always_inline int hook(struct pt_regs *ctx)
 	ev->hdr.tgid = pid_tgid >> 32;
 	ev->hdr.tid = (__u32)pid_tgid;
 	ev->hdr.goid = goid;
-	if (bpf_ringbuf_output(&events, ev, size, 0)) {
+	if (bpf_ringbuf_output(&events, ev, size, wakeup_flag())) {
 		count(GS_CNT_DROP_RINGBUF);
 		return 0;
 	}
@@ -527,7 +541,7 @@ static __always_inline void pmu_charge(__u64 goid, struct gs_goroutine_counts *d
 			d->hdr.tgid = pid_tgid >> 32;
 			d->hdr.tid = (__u32)pid_tgid;
 			d->hdr.goid = goid;
-			if (bpf_ringbuf_output(&events, d, sizeof(*d), 0))
+			if (bpf_ringbuf_output(&events, d, sizeof(*d), wakeup_flag()))
 				count(GS_CNT_GOR_LOST);
 			return;
 		}
@@ -697,7 +711,7 @@ int gs_cpu_sample(struct bpf_perf_event_data *ctx)
 	count(GS_CNT_SAMPLES);
 	if (size > sizeof(*s))
 		return 0;
-	if (bpf_ringbuf_output(&events, s, size, 0))
+	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
 		count(GS_CNT_SAMPLE_DROP);
 	return 0;
 }

@@ -108,6 +108,10 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
 
   s->skel_->rodata->go_offsets = opts.offsets;
   s->skel_->rodata->pmu_config = opts.pmu;
+  // GOSCOPE_RING_WAKEUP=each: a wake-up per record, as before batching (benchmarks compare).
+  const char* wake_env = getenv("GOSCOPE_RING_WAKEUP");
+  const bool batch = opts.batch_wakeups && !(wake_env && std::string(wake_env) == "each");
+  s->skel_->rodata->ring_wakeup_bytes = batch ? opts.ringbuf_bytes / 16 : 0;
   bpf_program__set_autoload(s->skel_->progs.gs_cpu_sample, opts.cpu_samples);
   bpf_program__set_autoload(s->skel_->progs.gs_thread_fork, opts.thread_events);
   bpf_program__set_autoload(s->skel_->progs.gs_sched, opts.sched_counters);
@@ -317,9 +321,11 @@ Expected<void> BpfSession::open_ring(RecordHandler handler) {
 
 Expected<int> BpfSession::poll(int timeout_ms) {
   int n = ring_buffer__poll(ring_.get(), timeout_ms);
-  if (n == -EINTR) return 0;
+  if (n == -EINTR) n = 0;
   if (n < 0) return Error::from_errno("reading the BPF ring buffer failed", n);
-  return n;
+  // Records below the wake-up threshold raise no epoll event: take them now.
+  GS_TRY(int more, drain());
+  return n + more;
 }
 
 Expected<int> BpfSession::drain() {

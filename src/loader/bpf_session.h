@@ -29,6 +29,12 @@ using RecordHandler = std::function<void(std::span<const uint8_t>)>;
 struct SessionOptions {
   gs_go_offsets offsets{};
   uint32_t ringbuf_bytes = GS_RINGBUF_DEFAULT_BYTES;
+  // Records wake the consumer only once 1/16 of the ring is waiting; poll() drains the
+  // ring on every return, timeout included, so a record waits at most the poll timeout.
+  // Off: the kernel's default, a wake-up whenever the consumer had caught up, which at
+  // moderate rates is one wake-up (an interrupt and a cross-CPU reschedule, paid by the
+  // traced thread) per record.
+  bool batch_wakeups = true;
   // goscope stat / CPU profiles. Programs not asked for are not even loaded.
   gs_pmu_config pmu{};
   bool cpu_samples = false;    // gs_cpu_sample (perf_event)
@@ -82,7 +88,8 @@ class BpfSession {
 
   // Starts delivering records to `handler` from poll().
   Expected<void> open_ring(RecordHandler handler);
-  // Waits up to timeout_ms for records and hands each to the handler.
+  // Waits up to timeout_ms for records (or for the wake-up threshold) and hands each
+  // record in the ring to the handler.
   // Returns how many were handled, or an error (EINTR is not an error).
   Expected<int> poll(int timeout_ms);
   // Handles whatever is already in the ring without waiting.
