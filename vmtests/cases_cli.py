@@ -44,6 +44,8 @@ def once_cli_errors(goscope):
     _expect_error(goscope, ["trace"], "-p")
     _expect_error(goscope, ["trace", "-p", "4194304"], "4194304")
     _expect_error(goscope, ["trace", "--", "/bin/true"], "not a Go program")
+    _expect_error(goscope, ["trace", "--list-probes", "--", "/bin/true"], "not a Go program")
+    _expect_error(goscope, ["trace", "--list-probes"], "-p")
     _expect_error(goscope, ["trace", "--buffer-size", "3", "--", hello], "power of two")
     _expect_error(goscope, ["trace", "-d", "soon", "--", hello], "invalid duration")
     # say so plainly, exit 2, no fake output

@@ -862,3 +862,38 @@ def once_trace_attach_detach_50(goscope):
     check(any(f.get("_") == "done" for f in prog.facts()), "http_server did not print FACT done")
     say(f"ok: {cycles} attach/detach cycles in {elapsed:.1f}s ({elapsed / cycles:.2f}s each, {events} event "
         f"lines); {stats['count'] + 1} /count and {stats['hello']} /hello requests all answered; clean exit")
+
+
+def case_trace_list_probes(goscope, go):
+    """`trace --list-probes` prints the plan without attaching: the default set holds
+    the park/ready entries, --all-ops adds the channel operations, and every site's
+    file offset maps to its address through the binary's one text segment."""
+    prog = testprog(go, "default", "pipeline")
+
+    def plan(*extra):
+        p = subprocess.run([goscope, "trace", "--list-probes", "--json", *extra, "--", prog],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        check(p.returncode == 0, f"--list-probes {extra}: exit {p.returncode}: {p.stderr}")
+        return json.loads(p.stdout)
+
+    default, all_ops = plan(), plan("--all-ops")
+    check(default["binary"] == prog, f"binary {default['binary']!r}, expected {prog!r}")
+    hooks = Counter(s["hook"] for s in default["sites"])
+    say(f"default set: {dict(hooks)}; --all-ops: {len(all_ops['sites'])} sites")
+    for h in ("gopark", "ready", "newproc1", "goexit1"):
+        check(hooks[h] >= 1, f"default plan lacks {h}: {dict(hooks)}")
+    check(not any(s["hook"] in ("chansend", "chanrecv") for s in default["sites"]),
+          "the default plan probes every channel operation")
+    check(any(s["hook"] == "chansend" for s in all_ops["sites"]), "--all-ops plan lacks chansend")
+    check(len(all_ops["sites"]) > len(default["sites"]), "--all-ops is not larger than the default set")
+    deltas = {s["address"] - s["file_offset"] for s in all_ops["sites"]}
+    check(len(deltas) == 1, f"file offsets do not map to addresses by one text segment: {deltas}")
+    for s in all_ops["sites"]:
+        check(s["location"].startswith(s["function"] + "+0x") or s["location"] == s["function"],
+              f"location {s['location']!r} is not in {s['function']}")
+    gopark = next(s for s in default["sites"] if s["hook"] == "gopark")
+    check(gopark["site"] == "entry", f"gopark probed at {gopark['site']}")
+    text = subprocess.run([goscope, "trace", "--list-probes", "--", prog], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL).stdout
+    check(f"0x{gopark['address']:x}" in text and gopark["location"] in text,
+          f"the text listing lacks gopark's site: {text}")

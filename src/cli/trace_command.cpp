@@ -1,19 +1,26 @@
 // `goscope trace`: attach to a Go process (or launch one) and stream its
 // goroutine, channel and lock events live, with a summary at the end.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "cli/analysis.h"
 #include "cli/commands.h"
 #include "cli/live_session.h"
 #include "cli/options.h"
+#include "loader/probe_plan.h"
+#include "loader/target.h"
 #include "output/event_filter.h"
 #include "output/event_format.h"
 #include "output/trace_summary.h"
+#include "symbolizer/symbolizer.h"
 
 namespace goscope::cli {
 
@@ -30,9 +37,85 @@ struct TraceCliOptions {
   bool quiet = false;  // no event stream, only the summary
   output::FilterSpec filter;
   std::vector<std::string> goids;
+  bool list_probes = false;  // print the probe plan and exit
 };
 
+const char* site_kind_name(uint8_t site) {
+  switch (site) {
+    case GS_SITE_ENTRY: return "entry";
+    case GS_SITE_RET: return "ret";
+    case GS_SITE_ATOMIC: return "atomic";
+  }
+  return "?";
+}
+
+// `trace --list-probes`: the sites the flags would probe in the target's binary, and
+// nothing attached -- for reading what a run will cost, or probing the same
+// instructions with another tool. Needs no privileges beyond reading the binary.
+int list_probes(const TraceCliOptions& o) {
+  const LiveFlags& f = o.live;
+  if (auto ok = f.target.validate(); !ok) return fail(ok.error());
+  std::string path;
+  if (f.target.pid) {
+    const std::string exe = "/proc/" + std::to_string(f.target.pid) + "/exe";
+    char buf[4096];
+    const ssize_t n = ::readlink(exe.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return fail(Error::from_errno("cannot read " + exe, errno));
+    path.assign(buf, static_cast<size_t>(n));
+    if (::access(path.c_str(), R_OK) != 0) path = exe;  // deleted or in another mount namespace
+  } else {
+    auto resolved = loader::resolve_command(f.target.command.at(0));
+    if (!resolved) return fail(resolved.error());
+    path = *resolved;
+  }
+  auto bin = sym::GoBinary::open(path);
+  if (!bin) return fail(bin.error());
+  loader::PlanOptions popts;
+  popts.set = f.all_ops ? loader::ProbeSet::kAllOps : loader::ProbeSet::kDefault;
+  popts.scheduler = f.scheduler;
+  popts.lock_holders = f.lock_holders;
+  auto plan = loader::make_plan(**bin, popts, f.stack_depth);
+  if (!plan) return fail(plan.error());
+  const sym::Pclntab& tab = (*bin)->pclntab();
+  auto where = [&](const loader::PlannedSite& p) {
+    std::string w = p.function;
+    if (auto idx = tab.function_named(p.function)) {
+      char off[32];
+      std::snprintf(off, sizeof off, "+0x%" PRIx64, p.vaddr - tab.function_entry(*idx));
+      w += off;
+    }
+    return w;
+  };
+  if (o.json) {
+    nlohmann::json j;
+    j["binary"] = path;
+    j["go_version"] = (*bin)->build_info().go_version;
+    j["sites"] = nlohmann::json::array();
+    for (const auto& p : plan->sites)
+      j["sites"].push_back({{"hook", loader::hook_name(p.hook)},
+                            {"site", site_kind_name(p.site)},
+                            {"function", p.function},
+                            {"location", where(p)},
+                            {"address", p.vaddr},
+                            {"file_offset", p.file_offset}});
+    j["absent"] = plan->absent;
+    j["skipped"] = plan->skipped;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("# %zu probe sites in %s (%s)\n", plan->sites.size(), path.c_str(),
+              (*bin)->build_info().go_version.c_str());
+  std::printf("%-20s %-7s %-18s %-12s %s\n", "hook", "site", "address", "file offset", "location");
+  for (const auto& p : plan->sites)
+    std::printf("%-20s %-7s 0x%-16" PRIx64 " 0x%-10" PRIx64 " %s\n", loader::hook_name(p.hook),
+                site_kind_name(p.site), p.vaddr, p.file_offset, where(p).c_str());
+  for (const auto& a : plan->absent) std::printf("# absent: %s\n", a.c_str());
+  for (const auto& k : plan->skipped) std::printf("# skipped: %s\n", k.c_str());
+  return 0;
+}
+
 int run_trace(const TraceCliOptions& o) {
+  if (o.list_probes) return list_probes(o);
   if (o.color != "auto" && o.color != "always" && o.color != "never")
     return fail(make_error("--color must be auto, always or never"));
   output::FilterSpec spec = o.filter;
@@ -160,6 +243,9 @@ void register_trace_command(CLI::App& app, int& exit_code) {
          "only these event kinds: park, ready, go-create, chan-send, ... or groups sched, chan, sync, gc")
       ->allow_extra_args(false);
   sub->add_flag("--runtime", opts->filter.include_runtime, "also the runtime's own goroutines and frames");
+  sub->add_flag("--list-probes", opts->list_probes,
+                "print the probe sites these flags would attach (hook, instruction address, file\n"
+                "offset, function+offset; --json for JSON) and exit without attaching");
   sub->callback([opts, &exit_code] { exit_code = run_trace(*opts); });
 }
 
