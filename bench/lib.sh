@@ -49,3 +49,58 @@ bench_go_build() {
 now_ns() { date +%s%N; }
 # The median of the numbers on stdin (other lines ignored); "nan" when there are none.
 median() { { grep -E '^[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# bench_plan_json GOSCOPE BINARY [trace flags...]: the probe sites `goscope trace`
+# would attach to BINARY with those flags, as JSON (trace --list-probes --json).
+bench_plan_json() {
+  local gs=$1 bin=$2; shift 2
+  "$gs" trace --list-probes --json "$@" -- "$bin"
+}
+
+# bench_bpftrace_script PLAN_JSON OUT: writes a bpftrace script with an empty uprobe
+# at the entry of every function the plan probes -- what a hand-written bpftrace
+# script on the same runtime functions attaches (bpftrace places uprobes at function
+# entries; goscope probes after the stack check, and RET sites for return values,
+# which bpftrace cannot do safely on Go code) -- printing "ready" once attached.
+bench_bpftrace_script() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+plan = json.load(open(sys.argv[1]))
+funcs = sorted({s["function"] for s in plan["sites"]})
+with open(sys.argv[2], "w") as out:
+    out.write('BEGIN { printf("ready\\n"); }\n')
+    for f in funcs:
+        out.write('uprobe:%s:"%s" {}\n' % (plan["binary"], f))
+PY
+}
+
+# bench_bare_probes_add PLAN_JSON GROUP: one tracefs uprobe event GROUP/sN per site of
+# the plan, at its exact instruction (file offset), with no BPF program: counting them
+# with `perf stat -e 'GROUP:*'` measures the kernel's own price of those uprobe hits.
+# Prints how many were added. bench_bare_probes_remove GROUP removes them.
+bench_tracefs() {
+  local t
+  for t in /sys/kernel/tracing /sys/kernel/debug/tracing; do
+    [[ -w $t/uprobe_events ]] && { echo "$t"; return 0; }
+  done
+  echo "run.sh: no writable tracefs uprobe_events" >&2
+  return 1
+}
+bench_bare_probes_add() {
+  local plan=$1 group=$2 t
+  t=$(bench_tracefs) || return 1
+  python3 - "$plan" "$group" <<'PY' >>"$t/uprobe_events"
+import json, sys
+plan = json.load(open(sys.argv[1]))
+for i, s in enumerate(plan["sites"]):
+    print("p:%s/s%d %s:0x%x" % (sys.argv[2], i, plan["binary"], s["file_offset"]))
+PY
+  grep -c "^p:$group/" "$t/uprobe_events"
+}
+bench_bare_probes_remove() {
+  local group=$1 t e
+  t=$(bench_tracefs) || return 0
+  for e in $(sed -n "s|^p:$group/\([^ ]*\) .*|\1|p" "$t/uprobe_events"); do
+    echo "-:$group/$e" >>"$t/uprobe_events" 2>/dev/null || true
+  done
+}

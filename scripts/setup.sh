@@ -16,6 +16,8 @@ packages=(
   # tests: GoogleTest, the vmtest runner, the Go toolchain cache (dpkg-deb, keys),
   # a headless browser that renders the HTML report
   libgtest-dev libgmock-dev python3 dpkg debian-archive-keyring xz-utils zstd chromium
+  # benchmarks (bench/): what goscope is compared with and the HTTP load generator
+  bpftrace linux-perf wrk
 )
 
 missing=()

@@ -84,3 +84,8 @@ def once_bench_trace_smoke(goscope):
                timeout=900, env=dict(os.environ, GOSCOPE_BIN=goscope))
     print(p.stdout[-3000:], p.stderr[-3000:])
     check(p.returncode == 0, f"bench/trace/run.sh --smoke exited {p.returncode}")
+    for workload in ("pingpong", "mutex", "pool"):
+        for mode in ("untraced", "default", "all-ops", "record", "runtime-trace", "bpftrace", "bare-uprobe"):
+            check(f"slowdown {workload} {mode} #1: " in p.stderr, f"the smoke run has no {workload}/{mode} run")
+    check("slowdown pingpong wake-each #1: " in p.stderr, "the smoke run has no wake-up-per-record run")
+    check("capacity " in p.stderr and "attach compile default" in p.stderr, "the smoke run lacks capacity/attach")
