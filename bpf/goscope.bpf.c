@@ -6,7 +6,6 @@
 #include <linux/bpf.h>
 #include <linux/bpf_perf_event.h>
 #include <linux/ptrace.h>
-#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -393,16 +392,10 @@ int gs_hook_multi(struct pt_regs *ctx)
 
 /* ---- goscope stat and CPU profiles (see "goscope stat / CPU profiles" in goscope.h) ---- */
 
-/* The kernel fields read here, relocated against the running kernel's BTF (CO-RE). */
-struct thread_struct {
-	unsigned long fsbase;
-} __attribute__((preserve_access_index));
-
-struct task_struct {
-	int pid;
-	int tgid;
-	struct thread_struct thread;
-} __attribute__((preserve_access_index));
+/* No CO-RE relocation anywhere in this object: one would make libbpf parse the
+ * kernel's whole BTF (~200 ms here) on every load, even for `trace`, which reads
+ * no kernel structure. The one kernel field read (task_struct.thread.fsbase, for
+ * CPU samples) comes at an offset user space looks up only when it samples. */
 
 const volatile struct gs_pmu_config pmu_config = {};
 
@@ -620,12 +613,27 @@ int gs_sched(struct pt_regs *ctx)
 }
 
 /* A thread of the process was created: user space opens its counters. */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(gs_thread_fork, struct task_struct *parent, struct task_struct *child)
+static __always_inline __s32 task_field(__u64 task, __u32 offset)
 {
-	struct gs_thread_event *ev;
+	__s32 v = -1;
 
-	if (!pmu_config.tgid || parent->tgid != (int)pmu_config.tgid || child->tgid != (int)pmu_config.tgid)
+	if (offset)
+		bpf_probe_read_kernel(&v, sizeof(v), (void *)(task + offset));
+	return v;
+}
+
+SEC("tp_btf/sched_process_fork")
+int gs_thread_fork(__u64 *ctx)
+{
+	__u64 parent = ctx[0], child = ctx[1];
+	struct gs_thread_event *ev;
+	__s32 child_tid;
+
+	if (!pmu_config.tgid || task_field(parent, pmu_config.task_tgid) != (__s32)pmu_config.tgid ||
+	    task_field(child, pmu_config.task_tgid) != (__s32)pmu_config.tgid)
+		return 0;
+	child_tid = task_field(child, pmu_config.task_pid);
+	if (child_tid <= 0)
 		return 0;
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
@@ -633,7 +641,7 @@ int BPF_PROG(gs_thread_fork, struct task_struct *parent, struct task_struct *chi
 		return 0;
 	}
 	fill_header(&ev->hdr, GS_EV_THREAD, sizeof(*ev), 0);
-	ev->child_tid = child->pid;
+	ev->child_tid = child_tid;
 	ev->pad = 0;
 	bpf_ringbuf_submit(ev, 0);
 	return 0;
@@ -643,11 +651,13 @@ int BPF_PROG(gs_thread_fork, struct task_struct *parent, struct task_struct *chi
  * g in (fs base + tls_g_offset): on g0 (scheduler, system stack) it is m.curg. */
 static __always_inline __u64 tls_goid(__u16 *flags)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u64 fsbase = BPF_CORE_READ(task, thread.fsbase);
+	__u64 task = bpf_get_current_task();
+	__u64 fsbase = 0;
 	int fault = 0;
 	__u64 g, goid;
 
+	if (pmu_config.task_fsbase)
+		bpf_probe_read_kernel(&fsbase, sizeof(fsbase), (void *)(task + pmu_config.task_fsbase));
 	if (!fsbase) {
 		*flags |= GS_SAMPLE_NO_G;
 		return 0;

@@ -216,9 +216,13 @@ struct gs_pmu_config {
 	__u32 g_gopc;	    /* runtime.g.gopc */
 	__u32 g_startpc;    /* runtime.g.startpc */
 	__u32 sample_frames; /* <= GS_MAX_SAMPLE_FRAMES */
-	__u32 pad;
+	/* Offsets in the kernel's task_struct, from its BTF, looked up by user space only
+	 * when sampling / thread events are on (0: unknown; the object has no CO-RE). */
+	__u32 task_fsbase;   /* thread.fsbase */
+	__u32 task_pid;	     /* pid */
+	__u32 task_tgid;     /* tgid */
 };
-GS_STATIC_ASSERT(sizeof(struct gs_pmu_config) == 32, "gs_pmu_config layout");
+GS_STATIC_ASSERT(sizeof(struct gs_pmu_config) == 40, "gs_pmu_config layout");
 
 /* pmu_threads value, written by user space when it opened the thread's counters. */
 struct gs_pmu_slot {

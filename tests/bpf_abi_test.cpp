@@ -4,7 +4,12 @@
 // what the C++ compiler made of the same header. Needs no privileges.
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstring>
 
 #include <cstddef>
 #include <memory>
@@ -12,6 +17,7 @@
 #include <string>
 
 #include "goscope.h"
+#include "loader/bpf_session.h"
 
 #ifndef GOSCOPE_BPF_OBJECT
 #error "GOSCOPE_BPF_OBJECT must point at the compiled BPF object"
@@ -110,6 +116,50 @@ TEST(BpfObject, OpensWithExpectedProgramsAndMaps) {
   ASSERT_TRUE(pmu);
   EXPECT_EQ(bpf_map__type(pmu), BPF_MAP_TYPE_PERF_EVENT_ARRAY);
   bpf_object__close(obj);
+}
+
+// A CO-RE relocation anywhere in the object makes libbpf parse the kernel's whole BTF
+// on every load (~200 ms on a small VM), for `trace` too. The object has none: the one
+// kernel structure read (task_struct) goes by offsets user space looks up when needed.
+TEST(BpfObject, HasNoCoreRelocations) {
+  ASSERT_NE(elf_version(EV_CURRENT), EV_NONE);
+  const int fd = open(GOSCOPE_BPF_OBJECT, O_RDONLY);
+  ASSERT_GE(fd, 0);
+  Elf* elf = elf_begin(fd, ELF_C_READ, nullptr);
+  ASSERT_TRUE(elf);
+  size_t shstrndx = 0;
+  ASSERT_EQ(elf_getshdrstrndx(elf, &shstrndx), 0);
+  bool found = false;
+  for (Elf_Scn* scn = nullptr; (scn = elf_nextscn(elf, scn));) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh)) continue;
+    const char* name = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (!name || std::strcmp(name, ".BTF.ext") != 0) continue;
+    Elf_Data* d = elf_getdata(scn, nullptr);
+    ASSERT_TRUE(d && d->d_size >= 8);
+    // struct btf_ext_header: magic u16, version u8, flags u8, hdr_len u32, then
+    // func_info off/len, line_info off/len, core_relo off/len (when hdr_len >= 32).
+    uint32_t words[8] = {};
+    std::memcpy(words, d->d_buf, std::min<size_t>(sizeof words, d->d_size));
+    const uint32_t hdr_len = words[1];
+    if (hdr_len >= 32) {
+      EXPECT_EQ(words[7], 0u) << "bytes of CO-RE relocation records";
+    }
+    found = true;
+  }
+  EXPECT_TRUE(found) << "no .BTF.ext in " << GOSCOPE_BPF_OBJECT;
+  elf_end(elf);
+  close(fd);
+}
+
+// What CPU samples and thread records read instead: offsets from the running kernel's BTF.
+TEST(KernelBtf, TaskStructOffsets) {
+  const goscope::loader::KernelTaskOffsets k = goscope::loader::kernel_task_offsets();
+  EXPECT_GT(k.pid, 0u);
+  EXPECT_EQ(k.tgid, k.pid + 4) << "pid_t pid; pid_t tgid; are neighbours in task_struct";
+  EXPECT_GT(k.fsbase, 0u);
+  EXPECT_EQ(k.fsbase % 8, 0u);
+  EXPECT_NE(k.fsbase, k.pid);
 }
 
 }  // namespace

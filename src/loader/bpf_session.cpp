@@ -1,6 +1,7 @@
 #include "loader/bpf_session.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
@@ -13,6 +14,8 @@
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 #include "goscope_bpf.skel.h"
@@ -78,6 +81,54 @@ bool kernel_at_least(int want_major, int want_minor) {
   return major > want_major || (major == want_major && minor >= want_minor);
 }
 }  // namespace
+
+namespace {
+// Byte offset of member `name` of struct `type_id` in `btf`, looking into anonymous
+// struct/union members too; nullopt when absent or a bitfield.
+std::optional<uint32_t> member_offset(const btf* b, uint32_t type_id, std::string_view name, int depth = 0) {
+  const btf_type* t = btf__type_by_id(b, type_id);
+  if (!t || !(btf_is_struct(t) || btf_is_union(t)) || depth > 4) return std::nullopt;
+  const btf_member* m = btf_members(t);
+  for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+    const uint32_t bits = btf_member_bit_offset(t, i);
+    if (bits % 8 || btf_member_bitfield_size(t, i)) continue;
+    const char* n = btf__name_by_offset(b, m->name_off);
+    if (n && name == n) return bits / 8;
+    if (n && *n) continue;
+    // An anonymous struct or union: its members belong to this struct.
+    const int inner = btf__resolve_type(b, m->type);
+    if (inner < 0) continue;
+    if (auto off = member_offset(b, static_cast<uint32_t>(inner), name, depth + 1)) return bits / 8 + *off;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+KernelTaskOffsets kernel_task_offsets() {
+  KernelTaskOffsets k;
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return k;
+  const int task = btf__find_by_name_kind(vmlinux, "task_struct", BTF_KIND_STRUCT);
+  if (task > 0) {
+    const auto id = static_cast<uint32_t>(task);
+    k.pid = member_offset(vmlinux, id, "pid").value_or(0);
+    k.tgid = member_offset(vmlinux, id, "tgid").value_or(0);
+    // thread is a struct thread_struct member: fsbase is inside it.
+    const btf_type* t = btf__type_by_id(vmlinux, id);
+    const btf_member* m = btf_members(t);
+    for (uint16_t i = 0; i < btf_vlen(t); i++, m++) {
+      const char* n = btf__name_by_offset(vmlinux, m->name_off);
+      if (!n || std::string_view(n) != "thread" || btf_member_bit_offset(t, i) % 8) continue;
+      const int ts = btf__resolve_type(vmlinux, m->type);
+      if (ts < 0) break;
+      if (auto fs = member_offset(vmlinux, static_cast<uint32_t>(ts), "fsbase"))
+        k.fsbase = btf_member_bit_offset(t, i) / 8 + *fs;
+      break;
+    }
+  }
+  btf__free(vmlinux);
+  return k;
+}
 
 bool use_uprobe_multi() {
   if (const char* env = getenv("GOSCOPE_UPROBE_MULTI"); env && std::string(env) == "0") return false;

@@ -42,6 +42,16 @@ struct SessionOptions {
   bool sched_counters = false; // gs_sched (uprobes on runtime.execute / runtime.schedule)
 };
 
+// Offsets of task_struct fields in the running kernel, from its BTF (0: not found).
+// CPU samples read thread.fsbase (the thread's TLS base) at this offset, without it
+// they carry no goroutine; thread creation records read pid and tgid.
+struct KernelTaskOffsets {
+  uint32_t fsbase = 0;  // thread.fsbase
+  uint32_t pid = 0;
+  uint32_t tgid = 0;
+};
+KernelTaskOffsets kernel_task_offsets();
+
 // Whether runtime hooks go through one uprobe_multi link (Linux 6.6+; detaching
 // N probes then costs one kernel wait instead of N), or one link per probe.
 // GOSCOPE_UPROBE_MULTI=0 forces the per-probe way.

@@ -40,6 +40,16 @@ Expected<std::unique_ptr<Tracer>> Tracer::start(pid_t pid, const std::string& ex
     sopts.pmu.g_gopc = o.g_gopc ? static_cast<uint32_t>(*o.g_gopc) : 0;
     sopts.pmu.g_startpc = o.g_startpc ? static_cast<uint32_t>(*o.g_startpc) : 0;
     sopts.pmu.sample_frames = GS_MAX_SAMPLE_FRAMES;
+    // The kernel's BTF is parsed only here (~200 ms on a small VM): the BPF object has
+    // no CO-RE relocation, so `trace` without samples never pays for it.
+    const KernelTaskOffsets k = kernel_task_offsets();
+    sopts.pmu.task_fsbase = k.fsbase;
+    sopts.pmu.task_pid = k.pid;
+    sopts.pmu.task_tgid = k.tgid;
+    if (counting && (!k.pid || !k.tgid))
+      return make_error("cannot find task_struct.pid / tgid in the kernel's BTF (/sys/kernel/btf/vmlinux)");
+    if (sopts.cpu_samples && !k.fsbase)
+      t->sampling_note_ = "CPU samples carry no goroutine: task_struct.thread.fsbase is not in the kernel's BTF";
   }
   if (sopts.cpu_samples) {
     SamplerOptions so;
