@@ -89,3 +89,19 @@ def once_bench_trace_smoke(goscope):
             check(f"slowdown {workload} {mode} #1: " in p.stderr, f"the smoke run has no {workload}/{mode} run")
     check("slowdown pingpong wake-each #1: " in p.stderr, "the smoke run has no wake-up-per-record run")
     check("capacity " in p.stderr and "attach compile default" in p.stderr, "the smoke run lacks capacity/attach")
+
+
+def once_bench_service_smoke(goscope):
+    """The HTTP service benchmark still works (bench/service/run.sh --smoke: every
+    tracer once under wrk for a moment, the memory and trace-size runs short,
+    inspect once; writes no results)."""
+    import subprocess as sp
+    from vmtest import REPO
+    p = sp.run([os.path.join(REPO, "bench/service/run.sh"), "--smoke"], capture_output=True, text=True,
+               timeout=900, env=dict(os.environ, GOSCOPE_BIN=goscope))
+    print(p.stdout[-3000:], p.stderr[-3000:])
+    check(p.returncode == 0, f"bench/service/run.sh --smoke exited {p.returncode}")
+    for mode in ("untraced", "trace", "all-ops", "record", "runtime-trace", "bpftrace", "bare"):
+        check(f"run.sh: throughput/{mode} #1: " in p.stderr, f"the smoke run has no {mode} run")
+    for part in ("run.sh: memory/trace: ", "run.sh: memory/record: ", "run.sh: size: ", "run.sh: inspect "):
+        check(part in p.stderr, f"the smoke run lacks {part!r}")
