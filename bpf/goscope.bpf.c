@@ -32,18 +32,37 @@ struct {
 	__uint(max_entries, GS_RINGBUF_DEFAULT_BYTES);
 } events SEC(".maps");
 
-/* Wake the consumer only once this many bytes wait in the ring (0: on every
- * record). A wake-up is an interrupt and a cross-CPU reschedule for each
- * record, which costs the traced thread more than the record itself; user
- * space polls with a short timeout and drains whatever is there. */
+/* Wake the consumer once per this many bytes waiting in the ring (0: the
+ * kernel's default, about once per record). A wake-up is an interrupt and a
+ * cross-CPU reschedule, which costs the traced thread more than the record
+ * itself; user space polls with a short timeout and drains whatever is there. */
 const volatile __u64 ring_wakeup_bytes = 0;
 
-static __always_inline __u64 wakeup_flag(void)
+static __always_inline __u64 wakeup_flag_at(__u64 before, __u64 after)
 {
 	if (!ring_wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ring_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-										   : BPF_RB_NO_WAKEUP;
+	/* One wake-up each time the waiting data grows past a multiple of the
+	 * threshold: not one per record while the consumer lags behind (each is an
+	 * interrupt, paid by the traced thread). A crossing two producers race past
+	 * is caught by the consumer's poll timeout. */
+	return before / ring_wakeup_bytes != after / ring_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* For a record of `size` bytes about to be copied in (bpf_ringbuf_output). */
+static __always_inline __u64 wakeup_flag(__u64 size)
+{
+	__u64 avail = ring_wakeup_bytes ? bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) : 0;
+
+	return wakeup_flag_at(avail, avail + size);
+}
+
+/* For a reserved record of `size` bytes (already counted as waiting). */
+static __always_inline __u64 wakeup_flag_reserved(__u64 size)
+{
+	__u64 avail = ring_wakeup_bytes ? bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) : 0;
+
+	return wakeup_flag_at(avail > size ? avail - size : 0, avail);
 }
 
 /* What each site slot reads; written by user space before attaching. */
@@ -54,12 +73,22 @@ struct {
 	__type(value, struct gs_site_config);
 } site_config SEC(".maps");
 
-/* A record is built here, then copied into the ring at its real size. */
+/* A record is built here, then copied into the ring at its real size. Its words
+ * are indexed through a power-of-two mask the verifier can bound (WORD), so the
+ * scratch value has room for GS_WORD_ROOM words although a record uses at most
+ * GS_MAX_DATA + GS_MAX_FRAMES of them. */
+#define GS_WORD_ROOM 128
+_Static_assert(GS_MAX_DATA + GS_MAX_FRAMES <= GS_WORD_ROOM, "words fit the masked room");
+struct gs_hook_scratch {
+	struct gs_hook_event ev;
+	__u64 room[GS_WORD_ROOM - (GS_MAX_DATA + GS_MAX_FRAMES)];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct gs_hook_event);
+	__type(value, struct gs_hook_scratch);
 } scratch SEC(".maps");
 
 struct {
@@ -134,7 +163,7 @@ int gs_probe_hit(struct pt_regs *ctx)
 	ev->ret_addr = 0;
 	bpf_probe_read_user(&ev->ret_addr, sizeof(ev->ret_addr), (void *)ctx->rsp);
 	save_abi_args(ctx, ev->regs, GS_ABI_INT_REGS);
-	bpf_ringbuf_submit(ev, wakeup_flag());
+	bpf_ringbuf_submit(ev, wakeup_flag_reserved(sizeof(*ev)));
 	count(GS_CNT_EVENTS);
 	return 0;
 }
@@ -177,7 +206,11 @@ static __always_inline __u64 reg_value(struct pt_regs *ctx, __u32 reg)
 	return reg < GS_REG__COUNT ? r[reg] : 0;
 }
 
-#define WORD(ev, i) ((ev)->words[(i) & (GS_MAX_DATA + GS_MAX_FRAMES - 1)])
+/* Word i of the record under construction. The mask is a power of two minus one
+ * (80 words, GS_MAX_DATA + GS_MAX_FRAMES, are not a power of two: a mask of 79
+ * dropped bits 4 and 5 and folded frame 16+ onto the data words); indices stay
+ * below GS_MAX_DATA + GS_MAX_FRAMES by the loops' own bounds. */
+#define WORD(ev, i) ((ev)->words[(i) & (GS_WORD_ROOM - 1)])
 
 /* Stores a data-word count in the record and reads it back: to the verifier the
  * result is one unknown value in [0, GS_MAX_DATA] instead of a different constant
@@ -230,7 +263,8 @@ static __always_inline int hook(struct pt_regs *ctx)
 	__u32 slot = GS_COOKIE_SLOT(cookie);
 	__u32 zero = 0;
 	struct gs_site_config *cfg = bpf_map_lookup_elem(&site_config, &slot);
-	struct gs_hook_event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	struct gs_hook_scratch *sc = bpf_map_lookup_elem(&scratch, &zero);
+	struct gs_hook_event *ev = sc ? &sc->ev : 0;
 	int fault = 0;
 	__u64 g, goid, pc0 = 0, bp;
 	__u32 n = 0;
@@ -395,7 +429,7 @@ static __always_inline int hook(struct pt_regs *ctx)
 	ev->hdr.tgid = pid_tgid >> 32;
 	ev->hdr.tid = (__u32)pid_tgid;
 	ev->hdr.goid = goid;
-	if (bpf_ringbuf_output(&events, ev, size, wakeup_flag())) {
+	if (bpf_ringbuf_output(&events, ev, size, wakeup_flag(size))) {
 		count(GS_CNT_DROP_RINGBUF);
 		return 0;
 	}
@@ -562,7 +596,7 @@ static __always_inline void pmu_charge(__u64 goid, struct gs_goroutine_counts *d
 			d->hdr.tgid = pid_tgid >> 32;
 			d->hdr.tid = (__u32)pid_tgid;
 			d->hdr.goid = goid;
-			if (bpf_ringbuf_output(&events, d, sizeof(*d), wakeup_flag()))
+			if (bpf_ringbuf_output(&events, d, sizeof(*d), wakeup_flag(sizeof(*d))))
 				count(GS_CNT_GOR_LOST);
 			return;
 		}
@@ -671,7 +705,8 @@ int gs_thread_fork(__u64 *ctx)
 	fill_header(&ev->hdr, GS_EV_THREAD, sizeof(*ev), 0);
 	ev->child_tid = child_tid;
 	ev->pad = 0;
-	bpf_ringbuf_submit(ev, 0);
+	/* Rare, and late counters miss the thread's work: wake the consumer now. */
+	bpf_ringbuf_submit(ev, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 
@@ -749,7 +784,7 @@ int gs_cpu_sample(struct bpf_perf_event_data *ctx)
 	count(GS_CNT_SAMPLES);
 	if (size > sizeof(*s))
 		return 0;
-	if (bpf_ringbuf_output(&events, s, size, wakeup_flag()))
+	if (bpf_ringbuf_output(&events, s, size, wakeup_flag(size)))
 		count(GS_CNT_SAMPLE_DROP);
 	return 0;
 }

@@ -897,3 +897,27 @@ def case_trace_list_probes(goscope, go):
                           text=True, timeout=60, stdin=subprocess.DEVNULL).stdout
     check(f"0x{gopark['address']:x}" in text and gopark["location"] in text,
           f"the text listing lacks gopark's site: {text}")
+
+
+def case_trace_deep_stack(goscope, go):
+    """A goroutine blocked 40 calls deep: its park still names the channel (the data
+    words are not overwritten by frames) and carries the full recorded depth of
+    frames, main.deep after main.deep, none of them zero or unknown."""
+    k, depth = 5, 40
+
+    def one(variant):
+        r = trace_run(goscope, go, variant, "hello_probe", env={"GOSCOPE_K": str(k), "GOSCOPE_DEPTH": str(depth)})
+        ch = _named_chans(r)["ch"][0]
+        rc = r.roles("receiver")[0]
+        parks = [e for e in r.of("park", goid=rc) if e.get("reason") == "chan receive"]
+        check(parks, f"{r.where}: the receiver ({rc}) never parked on chan receive")
+        for e in parks:
+            check(e.get("object") == ch and _obj_addrs(e) == [ch],
+                  f"{r.where}: a park 40 calls deep does not name ch={ch}: {_brief([e])}")
+            funcs = [f.get("func", "") for f in e["stack"]]
+            check(len(funcs) >= 30, f"{r.where}: only {len(funcs)} frames recorded 40 calls deep: {funcs}")
+            check(funcs.count("main.deep") >= 25, f"{r.where}: main.deep frames missing from {funcs}")
+            check(all(funcs), f"{r.where}: frames without a function: {funcs}")
+        say(f"ok: {r.where}: {len(parks)} parks 40 calls deep name ch and carry {len(parks[0]['stack'])} frames")
+
+    on_all_variants(go, one)

@@ -1,5 +1,6 @@
 // `goscope trace`: attach to a Go process (or launch one) and stream its
 // goroutine, channel and lock events live, with a summary at the end.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -55,18 +56,23 @@ const char* site_kind_name(uint8_t site) {
 int list_probes(const TraceCliOptions& o) {
   const LiveFlags& f = o.live;
   if (auto ok = f.target.validate(); !ok) return fail(ok.error());
-  std::string path;
+  std::string path;     // what is read: the target's own binary
+  std::string display;  // what is printed: its path, when that names the same file here
   if (f.target.pid) {
-    const std::string exe = "/proc/" + std::to_string(f.target.pid) + "/exe";
+    path = "/proc/" + std::to_string(f.target.pid) + "/exe";
     char buf[4096];
-    const ssize_t n = ::readlink(exe.c_str(), buf, sizeof buf - 1);
-    if (n < 0) return fail(Error::from_errno("cannot read " + exe, errno));
-    path.assign(buf, static_cast<size_t>(n));
-    if (::access(path.c_str(), R_OK) != 0) path = exe;  // deleted or in another mount namespace
+    const ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
+    if (n < 0) return fail(Error::from_errno("cannot read " + path, errno));
+    display.assign(buf, static_cast<size_t>(n));
+    // Deleted, or another file under that name in this mount namespace (a container).
+    struct stat a {}, b {};
+    if (::stat(path.c_str(), &a) != 0 || ::stat(display.c_str(), &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino)
+      display = path;
   } else {
     auto resolved = loader::resolve_command(f.target.command.at(0));
     if (!resolved) return fail(resolved.error());
-    path = *resolved;
+    path = display = *resolved;
   }
   auto bin = sym::GoBinary::open(path);
   if (!bin) return fail(bin.error());
@@ -88,7 +94,7 @@ int list_probes(const TraceCliOptions& o) {
   };
   if (o.json) {
     nlohmann::json j;
-    j["binary"] = path;
+    j["binary"] = display;
     j["go_version"] = (*bin)->build_info().go_version;
     j["sites"] = nlohmann::json::array();
     for (const auto& p : plan->sites)
@@ -103,7 +109,7 @@ int list_probes(const TraceCliOptions& o) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("# %zu probe sites in %s (%s)\n", plan->sites.size(), path.c_str(),
+  std::printf("# %zu probe sites in %s (%s)\n", plan->sites.size(), display.c_str(),
               (*bin)->build_info().go_version.c_str());
   std::printf("%-20s %-7s %-18s %-12s %s\n", "hook", "site", "address", "file offset", "location");
   for (const auto& p : plan->sites)

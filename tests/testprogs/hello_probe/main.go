@@ -6,7 +6,8 @@
 // goroutine; the sender does exactly K sends (GOSCOPE_K, default 5) and the
 // receiver exactly K receives. No other channel operation happens after "ready";
 // main waits with a sync.WaitGroup (semaphores, not channels). The channel is
-// never closed.
+// never closed. GOSCOPE_DEPTH=D (default 0): the receiver does its receives D
+// calls deep in main.deep, for stacks deeper than goscope records.
 //
 // Facts (stdout), in this order except that the two goroutine lines may swap:
 //
@@ -30,6 +31,7 @@ import (
 
 func main() {
 	k := tp.EnvInt("GOSCOPE_K", 5)
+	depth := tp.EnvInt("GOSCOPE_DEPTH", 0)
 	tp.Start("hello_probe")
 
 	ch := make(chan int)
@@ -41,6 +43,14 @@ func main() {
 		defer wg.Done()
 		receiver = tp.CurGoid()
 		tp.Fact("goid=%d role=receiver", receiver)
+		if depth > 0 {
+			deep(depth, func() {
+				for i := 0; i < k; i++ {
+					<-ch
+				}
+			})
+			return
+		}
 		for i := 0; i < k; i++ {
 			<-ch
 		}
@@ -56,4 +66,15 @@ func main() {
 	wg.Wait()
 	tp.Fact("chan name=ch addr=%p cap=0 sends=%d recvs=%d closes=0 sender=%d receiver=%d", ch, k, k, sender, receiver)
 	tp.Fact("done")
+}
+
+// deep calls f d calls further down the stack.
+//
+//go:noinline
+func deep(d int, f func()) {
+	if d <= 0 {
+		f()
+		return
+	}
+	deep(d-1, f)
 }
