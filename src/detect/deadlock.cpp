@@ -163,7 +163,18 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
     bool inferred = false;
     bool unknown = false;  // anyone could: no verdict
   };
+  // Inferring holders looks at every goroutine's stack: once per (lock, action), and
+  // once per distinct stack (thousands of goroutines waiting on one mutex share both;
+  // without the memos a dump of 100,000 goroutines took minutes, quadratically).
+  std::map<std::pair<model::StackId, LockAction>, bool> takes_memo;
+  auto stack_takes = [&](const GoroutineInfo* g, LockAction action) {
+    auto [it, fresh] = takes_memo.try_emplace({g->park_stack, action}, false);
+    if (fresh) it->second = lock_sites_->stack_takes(stack_of(g), action);
+    return it->second;
+  };
+  std::map<std::pair<LockAction, uint64_t>, Holders> infer_memo;
   auto infer = [&](LockAction action, uint64_t lock) {
+    if (auto it = infer_memo.find({action, lock}); it != infer_memo.end()) return it->second;
     Holders h;
     h.inferred = true;
     if (!lock_sites_) {
@@ -173,16 +184,17 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
     for (const GoroutineInfo* g : alive) {
       if (g->state != GoroutineState::kBlocked || !g->park_stack) {
         h.unknown = true;  // running, runnable or never seen blocked: could hold anything
-        return h;
+        break;
       }
       // Another goroutine waiting to take the same lock for writing does not hold it.
       auto s = suspects.find(g->goid);
       const bool waits_for_write = s != suspects.end() && s->second.kind == WaitKind::kLockWrite &&
                                    s->second.lock.address == lock && action == LockAction::kLock;
       if (waits_for_write) continue;
-      if (lock_sites_->stack_takes(stack_of(g), action)) h.goids.push_back(g->goid);
+      if (stack_takes(g, action)) h.goids.push_back(g->goid);
     }
     if (h.goids.empty()) h.unknown = true;  // the holder's lock left no trace on its stack
+    infer_memo.emplace(std::make_pair(action, lock), h);
     return h;
   };
   auto write_holders = [&](uint64_t lock) {
