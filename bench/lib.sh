@@ -87,15 +87,23 @@ bench_tracefs() {
   return 1
 }
 bench_bare_probes_add() {
-  local plan=$1 group=$2 t
+  local plan=$1 group=$2 t want got
   t=$(bench_tracefs) || return 1
-  python3 - "$plan" "$group" <<'PY' >>"$t/uprobe_events"
+  # One write per probe: a line the kernel refuses fails the write, and we stop.
+  python3 - "$plan" "$group" "$t/uprobe_events" <<'PY' || return 1
 import json, sys
 plan = json.load(open(sys.argv[1]))
 for i, s in enumerate(plan["sites"]):
-    print("p:%s/s%d %s:0x%x" % (sys.argv[2], i, plan["binary"], s["file_offset"]))
+    with open(sys.argv[3], "a") as f:
+        f.write("p:%s/s%d %s:0x%x\n" % (sys.argv[2], i, plan["binary"], s["file_offset"]))
 PY
-  grep -c "^p:$group/" "$t/uprobe_events"
+  want=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["sites"]))' "$plan")
+  got=$(grep -c "^p:$group/" "$t/uprobe_events" || true)
+  if [[ $got -ne $want ]]; then
+    echo "run.sh: $got of $want tracefs uprobes were added" >&2
+    return 1
+  fi
+  echo "$got"
 }
 bench_bare_probes_remove() {
   local group=$1 t e

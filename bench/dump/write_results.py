@@ -78,10 +78,13 @@ md.append("")
 md.append("## How to read the numbers\n")
 md.append(
     "Each time is wall-clock time of one whole `goscope dump -p PID` command (start to exit: "
-    "loading the binary's symbols, reading every goroutine with process_vm_readv, symbolizing and "
+    "loading the binary's symbols, reading every goroutine with process_vm_readv, the deadlock / leak "
+    "verdict (lock holders inferred from stacks, who can still reach each channel through the "
+    "process's memory, and a second look 200 ms later when something looks stuck), symbolizing and "
     "printing; text goes to a file, `--json` to /dev/null), the median of the runs listed in "
     "results.json; \"snapshot read\" is the part goscope itself reports for reading the goroutines "
-    "(its stderr line `read N goroutines ... in X ms`), so the rest is startup, symbolization and output. "
+    "(its stderr line `read N goroutines ... in X ms`), so the rest is startup, the verdict, "
+    "symbolization and output. "
     "Peak RSS is the largest maximum resident set size of goscope over all its runs for that N "
     "(`/usr/bin/time %M`). The Go SIGQUIT column is the time from `kill -QUIT` to the exit of the "
     "target with `GOTRACEBACK=all` (the runtime stops the world, prints every goroutine to stderr and "

@@ -68,9 +68,11 @@ perf_group=gsbench$$
 perf_probe=0  # tracefs uprobes of group $perf_group exist
 declare -A kids=()  # processes this script started and has not waited for yet
 cleanup() {
-  exec 3>&- 2>/dev/null || true
+  { exec 3>&-; } 2>/dev/null || true
   local p
   for p in "${!kids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  # The tracefs uprobes can only go once no perf stat holds them open.
+  for p in "${!kids[@]}"; do wait "$p" 2>/dev/null || true; done
   if [[ $perf_probe -eq 1 ]]; then bench_bare_probes_remove "$perf_group"; fi
   rm -rf "$work"
 }
@@ -285,9 +287,8 @@ run_compile() {
 }
 
 # ---- 1. slowdown: every workload, every mode, interleaved (the order rotates per rep)
-n=$(bench_bare_probes_add "$work/plan.json" "$perf_group") || die "cannot add tracefs uprobes for the bare-uprobe rows"
-perf_probe=1
-[[ $n -gt 0 ]] || die "no tracefs uprobes were added for the bare-uprobe rows"
+perf_probe=1  # from here on, cleanup removes whatever of the group was added
+bench_bare_probes_add "$work/plan.json" "$perf_group" >/dev/null || die "cannot add tracefs uprobes for the bare-uprobe rows"
 modes=(untraced default all-ops record runtime-trace bpftrace bare-uprobe)
 pp_modes=("${modes[@]}" wake-each)
 workloads=(

@@ -213,7 +213,7 @@ mode_names = {
     "record": "`record` (default set + 99 Hz CPU samples, to a file)",
     "runtime-trace": "Go runtime/trace (in-process)",
     "bpftrace": "bpftrace, empty uprobes on the same functions",
-    "bare-uprobe": "bare uprobes at goscope's instructions (no BPF)",
+    "bare-uprobe": "uprobes at goscope's instructions, no BPF, counted by perf",
     "wake-each": "`trace` default set, a wake-up per record (before)",
 }
 for r in slowdown:
@@ -257,9 +257,10 @@ md.append(
     "entry's `cmp` must be single-stepped out of line: one trap instead of two) and RET sites for return "
     "values (bpftrace cannot do that safely on Go code: it would need uretprobes). The bare-uprobe row "
     "puts plain tracefs uprobes, no BPF program, at exactly goscope's default-set instructions and "
-    "counts the hits with `perf stat`: the kernel's own price of those traps, the floor for any uprobe "
-    "tracer with these hooks. The wake-up row is goscope with `GOSCOPE_RING_WAKEUP=each`: the BPF side "
-    "wakes the consumer on every record, as before wake-ups were batched (now once 1/16 of the ring "
+    "counts the hits with `perf stat`: the price of those traps plus perf's own per-hit counting "
+    "(perf_tp_event, no cheaper than a small BPF program), so about the floor for any uprobe tracer "
+    "with these hooks, not strictly below it: goscope can come out slightly faster. The wake-up row is goscope with `GOSCOPE_RING_WAKEUP=each`: the BPF side "
+    "wakes the consumer on every record, as before wake-ups were batched (now once per 1/16 of the ring "
     "waits, or at the consumer's 100 ms poll). \"goscope CPU %\" is goscope's user+system CPU time "
     "during the timed loop as a percentage of one CPU. \"trace bytes\" is the size of the file written "
     "(goscope's .gst, Go's runtime/trace output) per goscope event and per op. A CPU-bound loop that "
