@@ -91,11 +91,11 @@ bench_bare_probes_add() {
   t=$(bench_tracefs) || return 1
   # One write per probe: a line the kernel refuses fails the write, and we stop.
   python3 - "$plan" "$group" "$t/uprobe_events" <<'PY' || return 1
-import json, sys
+import json, os, sys
 plan = json.load(open(sys.argv[1]))
+fd = os.open(sys.argv[3], os.O_WRONLY | os.O_APPEND)  # tracefs: no seek (open(..., "a") seeks)
 for i, s in enumerate(plan["sites"]):
-    with open(sys.argv[3], "a") as f:
-        f.write("p:%s/s%d %s:0x%x\n" % (sys.argv[2], i, plan["binary"], s["file_offset"]))
+    os.write(fd, b"p:%s/s%d %s:0x%x\n" % (sys.argv[2].encode(), i, plan["binary"].encode(), s["file_offset"]))
 PY
   want=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["sites"]))' "$plan")
   got=$(grep -c "^p:$group/" "$t/uprobe_events" || true)
