@@ -47,6 +47,37 @@ bench_go_build() {
 }
 
 now_ns() { date +%s%N; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+
+# Waits until file $1 has a line matching $2; fails after $3 seconds or when process $4 is gone.
+wait_for_line() {
+  local file=$1 re=$2 secs=$3 pid=$4 i
+  for ((i = 0; i < secs * 100; i++)); do
+    grep -qE "$re" "$file" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { grep -qE "$re" "$file" 2>/dev/null && return 0; return 1; }
+    sleep 0.01
+  done
+  return 1
+}
+
+# Waits for child process $1 for at most $2 seconds, then kills it; sets waited_rc
+# to its exit code and drops it from the caller's associative array `kids` (the
+# processes its cleanup kills). (Not in $(...): only this shell can wait for its children.)
+waited_rc=0
+wait_child() {
+  local pid=$1 secs=$2 i
+  for ((i = 0; i < secs * 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "run.sh: process $pid still running after ${secs}s; killing it" >&2
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  waited_rc=0
+  wait "$pid" 2>/dev/null || waited_rc=$?
+  unset "kids[$pid]"
+}
 # The median of the numbers on stdin (other lines ignored); "nan" when there are none.
 median() { { grep -E '^[0-9.]+$' || true; } | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 

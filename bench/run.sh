@@ -8,7 +8,7 @@
 #   bench/dump     goscope dump on 1,000 / 10,000 / 100,000 goroutines vs Go's SIGQUIT dump
 # Each part also writes its own RESULTS.md and results.json in its folder.
 #
-#   sudo bench/run.sh            # everything (about 30 minutes); installs what it needs
+#   sudo bench/run.sh            # everything (about 15 minutes); installs what it needs
 #   sudo bench/run.sh --smoke    # each part's smoke run: checks it works, writes nothing
 #
 # Env: GO_VERSION (default 1.24) and each part's own knobs (see bench/*/run.sh --help);

@@ -81,37 +81,6 @@ now_s() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f", (b - a) / 1e9 }
 cpu_ticks() { { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null || true; } | awk '{ print $12 + $13 }'; }  # utime+stime
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || true; }  # VmRSS, VmHWM...
 cpu_s() { awk -v a="$1" -v b="$2" -v t="$clk_tck" 'BEGIN { printf "%.2f", (b - a) / t }'; }
-die() { echo "run.sh: $*" >&2; exit 1; }
-
-# Waits until file $1 has a line matching $2; fails after $3 seconds or when process $4 is gone.
-wait_for_line() {
-  local file=$1 re=$2 secs=$3 pid=$4 i
-  for ((i = 0; i < secs * 100; i++)); do
-    grep -qE "$re" "$file" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { grep -qE "$re" "$file" 2>/dev/null && return 0; return 1; }
-    sleep 0.01
-  done
-  return 1
-}
-
-# Waits for child process $1 for at most $2 seconds, then kills it; sets waited_rc
-# to its exit code. (Not in $(...): only this shell can wait for its children.)
-waited_rc=0
-wait_child() {
-  local pid=$1 secs=$2 i
-  for ((i = 0; i < secs * 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.01
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    echo "run.sh: process $pid still running after ${secs}s; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  waited_rc=0
-  wait "$pid" 2>/dev/null || waited_rc=$?
-  unset "kids[$pid]"
-}
-
 rows=$work/rows.tsv
 : >"$rows"
 run_no=0
