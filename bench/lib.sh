@@ -2,6 +2,21 @@
 # root check, the Go toolchain, the goscope binary under test, small helpers.
 # Each function exits 2 ("cannot run") with a message when it cannot do its part.
 
+# bench_parse_args LAST ARGS...: a part's command line. --smoke sets smoke=1 (else 0);
+# -h / --help prints the script's header comment (lines 2..LAST) and exits 0; anything
+# else exits 2.
+bench_parse_args() {
+  local last=$1 a; shift
+  smoke=0
+  for a in "$@"; do
+    case $a in
+      --smoke) smoke=1 ;;
+      -h|--help) sed -n "2,${last}p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *) echo "run.sh: unknown argument $a (try --help)" >&2; exit 2 ;;
+    esac
+  done
+}
+
 # bench_require_root WHY ARGS...: exit 2 unless root.
 bench_require_root() {
   local why=$1; shift

@@ -34,14 +34,7 @@ cd "$repo"
 # shellcheck source=../lib.sh
 source "$repo/bench/lib.sh"
 
-smoke=0
-for a in "$@"; do
-  case $a in
-    --smoke) smoke=1 ;;
-    -h|--help) sed -n '2,24p' "$here/run.sh" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "run.sh: unknown argument $a (try --help)" >&2; exit 2 ;;
-  esac
-done
+bench_parse_args 24 "$@"
 
 bench_require_root "goscope trace loads BPF" "$@"
 
