@@ -124,12 +124,24 @@ PY
 # the plan, at its exact instruction (file offset), with no BPF program: counting them
 # with `perf stat -e 'GROUP:*'` measures the kernel's own price of those uprobe hits.
 # Prints how many were added. bench_bare_probes_remove GROUP removes them.
+# A fresh machine often has tracefs unmounted (no /sys/kernel/tracing/uprobe_events):
+# mount it there, as perf and bpftrace do, and say so. It stays mounted (others may
+# use it by then); it is the kernel's standard place for it.
 bench_tracefs() {
   local t
   for t in /sys/kernel/tracing /sys/kernel/debug/tracing; do
     [[ -w $t/uprobe_events ]] && { echo "$t"; return 0; }
   done
-  echo "run.sh: no writable tracefs uprobe_events" >&2
+  t=/sys/kernel/tracing
+  if [[ -d $t ]] && ! mountpoint -q "$t"; then
+    if mount -t tracefs nodev "$t" 2>/dev/null && [[ -w $t/uprobe_events ]]; then
+      echo "run.sh: tracefs was not mounted: mounted it on $t" >&2
+      echo "$t"
+      return 0
+    fi
+  fi
+  echo "run.sh: no writable tracefs uprobe_events (tracefs is not mounted on /sys/kernel/tracing and" \
+       "mounting it failed: needs root and a kernel with CONFIG_UPROBE_EVENTS)" >&2
   return 1
 }
 bench_bare_probes_add() {
