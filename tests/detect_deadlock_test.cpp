@@ -317,6 +317,49 @@ TEST_F(DetectChannels, AbandonedChannelsAreOneLeakPerSite) {
   EXPECT_NE(f[0].title.find("3 goroutines"), std::string::npos);
 }
 
+// Judged live once a second: goroutines that block a few ms apart can straddle the
+// moment they become old enough, so the first verdict at a site may name only some of
+// them. The later, fuller verdict has the same key and must not be dropped.
+TEST_F(DetectChannels, ALeakJudgedAgainGrowsItsFindingInsteadOfBeingDropped) {
+  TableOracle oracle;
+  for (uint64_t g : {11, 12, 13}) oracle.from_goroutine[g] = {kC1 + g * 0x100};
+  DeadlockOptions opt;
+  opt.min_blocked_ns = 1 * kS;
+  for (uint64_t g : {11, 12})
+    park(g, kT0, send_stack("main.main.func1"), "chan send", {{kC1 + g * 0x100, ObjectKind::kChannel, 0}});
+  park(13, kT0 + 5 * kMs, send_stack("main.main.func1"), "chan send", {{kC1 + 13 * 0x100, ObjectKind::kChannel, 0}});
+  std::vector<Finding> known;
+  auto first = detect(kT0 + 1 * kS + 2 * kMs, opt, &oracle);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(first[0].goroutines.size(), 2u);
+  EXPECT_TRUE(record_finding(known, first[0]));  // reported live now
+  auto second = detect(kT0 + 2 * kS, opt, &oracle);
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].goroutines.size(), 3u);
+  EXPECT_EQ(second[0].key, first[0].key);
+  EXPECT_FALSE(record_finding(known, second[0]));  // the same leak: not reported twice...
+  ASSERT_EQ(known.size(), 1u);
+  EXPECT_EQ(known[0].goroutines.size(), 3u);  // ...but the end names every goroutine
+  EXPECT_EQ(known[0].objects.size(), 3u);
+  EXPECT_NE(known[0].title.find("3 goroutines"), std::string::npos) << known[0].title;
+  EXPECT_NE(known[0].message.find("goroutine 13 waits on"), std::string::npos) << known[0].message;
+
+  // A later verdict that misses one (read while it was being woken, say) loses nothing.
+  EXPECT_FALSE(record_finding(known, first[0]));
+  EXPECT_EQ(known[0].goroutines.size(), 3u);
+  Finding only13 = second[0];
+  std::erase_if(only13.goroutines, [](const FindingGoroutine& g) { return g.goid != 13; });
+  Finding from_12 = first[0];
+  std::erase_if(from_12.goroutines, [](const FindingGoroutine& g) { return g.goid != 12; });
+  std::vector<Finding> known2{from_12};
+  EXPECT_FALSE(record_finding(known2, only13));
+  ASSERT_EQ(known2[0].goroutines.size(), 2u);
+  EXPECT_EQ(known2[0].goroutines[0].goid, 13u);
+  EXPECT_EQ(known2[0].goroutines[1].goid, 12u);
+  EXPECT_NE(known2[0].message.find("goroutine 12 waits on"), std::string::npos) << known2[0].message;
+  EXPECT_NE(known2[0].title.find("2 goroutines"), std::string::npos) << known2[0].title;
+}
+
 TEST_F(DetectChannels, TimerChannelsAndClosedChannelsAreNeverSuspects) {
   // A channel made by the time package: a timer will send.
   Event make = SyntheticEvents::event(EventKind::kChanMake, 1, kT0 - kS,

@@ -114,31 +114,10 @@ void Analysis::note(const std::string& text) {
   if (std::find(notes_.begin(), notes_.end(), text) == notes_.end()) notes_.push_back(text);
 }
 
-namespace {
-
-// `part` shows nothing `whole` does not: the same rule, and every goroutine of it in
-// `whole` (a deadlock judged again later, or again from a replay without the process's
-// memory, may come out as a smaller set of the same goroutines).
-bool covered_by(const detect::Finding& part, const detect::Finding& whole) {
-  if (part.rule != whole.rule) return false;
-  for (const auto& g : part.goroutines)
-    if (std::none_of(whole.goroutines.begin(), whole.goroutines.end(),
-                     [&](const detect::FindingGoroutine& w) { return w.goid == g.goid; }))
-      return false;
-  return true;
-}
-
-}  // namespace
-
 void Analysis::remember(std::vector<detect::Finding>& found, std::vector<detect::Finding>* fresh) {
   for (auto& f : found) {
-    if (keys_.count(f.key)) continue;
-    if (std::any_of(deadlocks_.begin(), deadlocks_.end(),
-                    [&](const detect::Finding& d) { return covered_by(f, d); }))
-      continue;
-    keys_.insert(f.key);
-    deadlocks_.push_back(f);
-    if (fresh) fresh->push_back(std::move(f));
+    detect::Finding copy = fresh ? f : detect::Finding{};
+    if (detect::record_finding(deadlocks_, std::move(f)) && fresh) fresh->push_back(std::move(copy));
   }
 }
 

@@ -100,8 +100,7 @@ class Analysis {
   bool holders_traced_;
   detect::RulesEngine rules_;
   detect::LockSites lock_sites_;
-  std::vector<detect::Finding> deadlocks_;  // found so far, each once (by key)
-  std::set<std::string> keys_;
+  std::vector<detect::Finding> deadlocks_;  // found so far, each once (detect::record_finding)
   std::string last_suspects_;  // the suspect set last judged live
   int64_t next_rejudge_ns_ = 0;
   int64_t rejudge_interval_ns_ = 1'000'000'000;

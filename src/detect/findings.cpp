@@ -117,4 +117,71 @@ int exit_code_for(const std::vector<Finding>& findings, Severity fail_on) {
   return w && *w >= fail_on ? 1 : 0;
 }
 
+namespace {
+
+bool names_goroutine(const Finding& f, uint64_t goid) {
+  return std::any_of(f.goroutines.begin(), f.goroutines.end(),
+                     [&](const FindingGoroutine& g) { return g.goid == goid; });
+}
+
+// `part` shows nothing `whole` does not: the same rule, and every goroutine of it in `whole`.
+bool covered_by(const Finding& part, const Finding& whole) {
+  if (part.rule != whole.rule) return false;
+  return std::all_of(part.goroutines.begin(), part.goroutines.end(),
+                     [&](const FindingGoroutine& g) { return names_goroutine(whole, g.goid); });
+}
+
+// The lines of a leak's message about one goroutine ("goroutine 7 waits on ...").
+std::string leak_line_of(const std::string& message, uint64_t goid) {
+  const std::string head = "goroutine " + std::to_string(goid) + " ";
+  for (size_t at = 0; at < message.size();) {
+    size_t end = message.find('\n', at);
+    if (end == std::string::npos) end = message.size();
+    if (message.compare(at, head.size(), head) == 0) return message.substr(at, end - at + 1);
+    at = end + 1;
+  }
+  return {};
+}
+
+// `newer` (judged now) also names every goroutine of `older` that it lacks: a leaked
+// goroutine stays leaked, even when this judgment did not count it (a moment in
+// which it had not been blocked long enough, or was being read).
+Finding merged_leak(const Finding& older, Finding newer) {
+  std::string lines;
+  for (const auto& g : older.goroutines) {
+    if (names_goroutine(newer, g.goid)) continue;
+    newer.goroutines.push_back(g);
+    lines += leak_line_of(older.message, g.goid);
+    for (uint64_t a : g.waits_on)
+      if (std::none_of(newer.objects.begin(), newer.objects.end(),
+                       [&](const FindingObject& o) { return o.address == a; }))
+        for (const auto& o : older.objects)
+          if (o.address == a) newer.objects.push_back(o);
+  }
+  // The per-goroutine lines come first, then the explanation.
+  const size_t last = newer.message.rfind('\n');
+  newer.message.insert(last == std::string::npos ? 0 : last + 1, lines);
+  const size_t n = newer.goroutines.size();
+  if (const size_t rest = newer.title.find(" blocked forever"); rest != std::string::npos)
+    newer.title = "goroutine leak: " + std::to_string(n) + (n == 1 ? " goroutine" : " goroutines") +
+                  newer.title.substr(rest);
+  newer.metrics["goroutines"] = static_cast<double>(n);
+  if (older.since_ns && (!newer.since_ns || older.since_ns < newer.since_ns)) newer.since_ns = older.since_ns;
+  return newer;
+}
+
+}  // namespace
+
+bool record_finding(std::vector<Finding>& known, Finding found) {
+  auto same = std::find_if(known.begin(), known.end(), [&](const Finding& k) { return k.key == found.key; });
+  if (same != known.end()) {
+    if (found.rule == Rule::kGoroutineLeak && !covered_by(found, *same))
+      *same = merged_leak(*same, std::move(found));
+    return false;
+  }
+  if (std::any_of(known.begin(), known.end(), [&](const Finding& k) { return covered_by(found, k); })) return false;
+  known.push_back(std::move(found));
+  return true;
+}
+
 }  // namespace goscope::detect

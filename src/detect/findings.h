@@ -125,6 +125,14 @@ struct Finding {
   std::string fingerprint;
 };
 
+// The deadlocks and leaks a live session has reported, each once. Judged again and
+// again while the program runs, a verdict comes back with the same key; a leak has
+// one finding per site, and goroutines that leak at that site later (or that were
+// not yet blocked long enough when it was first judged) join it. Returns true when
+// `found` is new (report it now); false when it was known, or shows nothing a known
+// one does not (a deadlock judged again may come out as a subset of the same set).
+bool record_finding(std::vector<Finding>& known, Finding found);
+
 // Highest severity present, nullopt for none.
 std::optional<Severity> worst_severity(const std::vector<Finding>& findings);
 // The command's exit code for these findings: 1 when one is at or above `fail_on`, else 0.
