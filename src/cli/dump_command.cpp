@@ -21,7 +21,6 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/hex.h"
-#include "common/invoking_user.h"
 #include "detect/goroutine_state.h"
 #include "detect/stack_symbolizer.h"
 #include "loader/privileges.h"
@@ -412,9 +411,7 @@ Expected<void> write_goroutine_profile(const std::string& path, const model::Pro
   output::ProfileContext ctx;
   ctx.symbols = &symbols;
   ctx.exe_name = proc.exe_name();
-  GS_CHECK(output::write_goroutine_profile(path, goroutines, ctx, s.taken_at_ns));
-  give_to_invoking_user(path);
-  return {};
+  return output::write_goroutine_profile(path, goroutines, ctx, s.taken_at_ns);
 }
 
 bool owned_by_other_user(pid_t pid) {

@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <memory>
 
-#include "common/invoking_user.h"
 #include "output/event_format.h"
 #include "output/html_report.h"
 #include "output/perfetto.h"
@@ -198,7 +197,6 @@ Expected<std::vector<std::string>> write_export(const Replay& replay, ExportForm
       return make_error("internal: JSON lines are written while the trace is read");
   }
   if (!ok) return ok.error();
-  for (const auto& f : written) give_to_invoking_user(f);
   return written;
 }
 

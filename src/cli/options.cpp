@@ -12,7 +12,7 @@
 #include <cstring>
 
 #include "common/clock.h"
-#include "common/invoking_user.h"
+#include "common/user_files.h"
 #include "loader/target.h"
 
 namespace goscope::cli {
@@ -49,18 +49,11 @@ bool use_color(const std::string& flag, FILE* stream) {
 }
 
 Expected<FilePtr> create_user_file(const std::string& path) {
-  FilePtr f(std::fopen(path.c_str(), "w"), &std::fclose);
-  if (!f) return Error::from_errno("cannot write " + path, errno);
-  give_to_invoking_user(path);
-  return f;
+  return open_user_stream(path);
 }
 
 Expected<void> write_text_file(const std::string& path, std::string_view text) {
-  auto f = create_user_file(path);
-  if (!f) return f.error();
-  const bool written = std::fwrite(text.data(), 1, text.size(), f->get()) == text.size();
-  if (!written || std::fclose(f->release()) != 0) return Error::from_errno("cannot write " + path, errno);
-  return {};
+  return write_user_file(path, text);
 }
 
 namespace {

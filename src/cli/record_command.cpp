@@ -21,7 +21,7 @@
 #include "cli/replay.h"
 #include "common/clock.h"
 #include "common/hex.h"
-#include "common/invoking_user.h"
+#include "common/user_files.h"
 #include "output/display.h"
 #include "output/trace_file.h"
 
@@ -92,7 +92,6 @@ Expected<Recorded> record_to(LiveSession& s, const LiveFlags& flags, const std::
   const output::TraceMeta meta = meta_of(s, flags);
   auto writer = output::TraceWriter::create(path, meta, s.symbols()->code_ptr(), s.tracer().stacks());
   if (!writer) return writer.error();
-  give_to_invoking_user(path);
   output::TraceWriter& w = **writer;
   if (s.tracer().snapshot())
     if (auto ok = w.seed(*s.tracer().snapshot(), s.tracer().load_bias()); !ok) return ok.error();
@@ -185,20 +184,12 @@ std::string default_capture_dir(pid_t pid) {
   return "goscope-capture-" + std::to_string(pid) + "-" + stamp;
 }
 
-Expected<void> make_dir(const std::string& dir) {
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return Error::from_errno("cannot create " + dir, errno);
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return make_error(dir + " exists and is not a folder");
-  give_to_invoking_user(dir);
-  return {};
-}
-
 int run_capture(const CaptureCliOptions& o) {
   auto session = LiveSession::start(o.live);
   if (!session) return fail(session.error());
   LiveSession& s = **session;
   const std::string dir = o.dir.empty() ? default_capture_dir(s.target().pid()) : o.dir;
-  if (auto ok = make_dir(dir); !ok) return fail(ok.error());
+  if (auto ok = make_user_dir(dir); !ok) return fail(ok.error());
   const bool color = use_color(o.color, stderr);
   const std::string trace_path = dir + "/trace.gst";
   auto r = record_to(s, o.live, trace_path, color);

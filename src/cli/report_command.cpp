@@ -14,6 +14,7 @@
 #include "cli/exports.h"
 #include "cli/options.h"
 #include "cli/replay.h"
+#include "common/user_files.h"
 #include "output/display.h"
 #include "output/event_format.h"
 #include "output/findings_report.h"
@@ -122,6 +123,8 @@ struct ExportCliOptions {
 int run_export(const ExportCliOptions& o) {
   auto format = o.format.empty() ? export_format_for_path(o.output) : parse_export_format(o.format);
   if (!format) return fail(format.error());
+  if (same_file(o.path, o.output))
+    return fail(make_error("the output " + o.output + " is the trace being read: give another file name"));
   FindingsConfig config;
   config.fail_on.reset();
   ReplayWants wants = wants_for({*format});
@@ -131,7 +134,8 @@ int run_export(const ExportCliOptions& o) {
   Replay& r = **opened;
   std::vector<std::string> written;
   if (*format == ExportFormat::kJsonLines) {
-    auto out = create_user_file(o.output);
+    // Appears under its name only when complete.
+    auto out = AtomicUserFile::create(o.output);
     if (!out) return fail(out.error());
     output::EventFormatter fmt(r.symbols(), r.stream(), {});
     const int64_t t0 = r.meta().start_ns;
@@ -139,9 +143,10 @@ int run_export(const ExportCliOptions& o) {
     r.run([&](const model::Event& e) {
       if (failed) return;
       const std::string line = fmt.json_text(e, t0) + "\n";
-      failed = std::fwrite(line.data(), 1, line.size(), out->get()) != line.size();
+      failed = std::fwrite(line.data(), 1, line.size(), out->stream()) != line.size();
     });
-    if (failed || std::fflush(out->get()) != 0) return fail(Error::from_errno("cannot write " + o.output, errno));
+    if (failed) return fail(Error::from_errno("cannot write " + o.output, errno));
+    if (auto ok = out->commit(); !ok) return fail(ok.error());
     written.push_back(o.output);
   } else {
     r.run();

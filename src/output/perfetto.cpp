@@ -1,5 +1,7 @@
 #include "output/perfetto.h"
 
+#include "common/user_files.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
@@ -58,38 +60,27 @@ const char* flow_category(Flow::Kind k) {
 class PartFile {
  public:
   static Expected<std::unique_ptr<PartFile>> create(const std::string& path) {
-    FILE* f = std::fopen(path.c_str(), "w");
-    if (!f) return Error::from_errno("cannot create " + path, errno);
-    return std::unique_ptr<PartFile>(new PartFile(path, f));
-  }
-  ~PartFile() {
-    if (file_) std::fclose(file_);
+    auto f = AtomicUserFile::create(path);
+    if (!f) return f.error();
+    return std::unique_ptr<PartFile>(new PartFile(std::move(*f)));
   }
   PartFile(const PartFile&) = delete;
   PartFile& operator=(const PartFile&) = delete;
 
-  void raw(std::string_view text) { std::fwrite(text.data(), 1, text.size(), file_); }
+  void raw(std::string_view text) { std::fwrite(text.data(), 1, text.size(), file_.stream()); }
   void event(std::string_view json_object) {
     raw(first_ ? "\n" : ",\n");
     raw(json_object);
     first_ = false;
   }
-  Expected<void> close() {
-    const bool write_failed = std::ferror(file_) != 0;
-    const int write_errno = errno;
-    FILE* f = file_;
-    file_ = nullptr;
-    if (std::fclose(f) != 0 && !write_failed) return Error::from_errno("cannot write " + path_, errno);
-    if (write_failed) return Error::from_errno("cannot write " + path_, write_errno ? write_errno : EIO);
-    return {};
-  }
+  // The part appears under its name only once it is complete.
+  Expected<void> close() { return file_.commit(); }
 
  private:
-  PartFile(std::string path, FILE* f) : path_(std::move(path)), file_(f) {
-    std::setvbuf(file_, nullptr, _IOFBF, 1 << 20);
+  explicit PartFile(AtomicUserFile f) : file_(std::move(f)) {
+    std::setvbuf(file_.stream(), nullptr, _IOFBF, 1 << 20);
   }
-  std::string path_;
-  FILE* file_;
+  AtomicUserFile file_;
   bool first_ = true;
 };
 

@@ -1,5 +1,7 @@
 #include "output/pprof.h"
 
+#include "common/user_files.h"
+
 #include <zlib.h>
 
 #include <cerrno>
@@ -295,13 +297,7 @@ Expected<std::vector<uint8_t>> gzip(const std::vector<uint8_t>& data) {
 }
 
 Expected<void> write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
-  FILE* f = std::fopen(path.c_str(), "wb");
-  if (!f) return Error::from_errno("cannot create " + path, errno);
-  size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
-  int write_errno = errno;
-  if (std::fclose(f) != 0 && written == bytes.size()) return Error::from_errno("cannot write " + path, errno);
-  if (written != bytes.size()) return Error::from_errno("cannot write " + path, write_errno);
-  return {};
+  return write_user_file(path, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
 }
 
 }  // namespace goscope::output

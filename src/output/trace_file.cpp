@@ -1,5 +1,7 @@
 #include "output/trace_file.h"
 
+#include "common/user_files.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -406,8 +408,9 @@ TraceWriter::~TraceWriter() {
 Expected<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const TraceMeta& meta,
                                                            std::shared_ptr<const detect::CodeInfo> code,
                                                            const model::StackTable& stacks) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Error::from_errno("cannot create the trace file " + path, errno);
+  auto opened = open_user_file(path);
+  if (!opened) return make_error("cannot create the trace file: " + opened.error().message);
+  const int fd = opened->release();
   std::unique_ptr<TraceWriter> w(new TraceWriter(path, fd, std::move(code), stacks));
 
   std::vector<uint8_t> file_header(kFileHeaderSize, 0);
