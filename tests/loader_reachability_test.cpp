@@ -20,6 +20,7 @@
 
 #include "loader/reachability.h"
 #include "loader/snapshot_reader.h"
+#include "symbolizer/runtime_vars.h"
 #include "testprogs.h"
 
 extern char** environ;
@@ -309,6 +310,47 @@ TEST(ReachabilityLive, RangeLeakChannelIsUnreachableWithoutItsConsumer) {
     const auto with = live.oracle->reachable(targets, {});
     ASSERT_TRUE(with.known) << with.why_unknown;
     EXPECT_TRUE(with.reachable.count(items)) << "the consumer ranges over it";
+  }
+}
+
+// The g's outside allgs (each M's g0 and gsignal) are heap objects the scan reaches
+// through runtime.allm; their stack.hi is one past their stack, i.e. the address of
+// whatever object follows it (once, a leaked goroutine's channel). They must be
+// recognised as g's and never followed: every live g of allgs and every M's g0 look
+// like a g, and the program's channel does not.
+TEST(ReachabilityLive, EveryGoroutineStructureIsRecognisedEvenOutsideAllgs) {
+  GS_REQUIRE_TESTPROGS();
+  auto runs = run_all("bug_rangeleak", "FACT settled", {"default"});
+  for (auto& run : runs) {
+    SCOPED_TRACE(run.version + " " + run.variant);
+    Live live;
+    ASSERT_TRUE(attach(run, "bug_rangeleak", live));
+    const sym::GoOffsets& o = live.binary->offsets().offsets;
+    auto bytes = [&](uint64_t address, size_t n = 512) {
+      std::vector<uint8_t> b(n);
+      EXPECT_TRUE(live.memory->read(address, b)) << std::hex << address;
+      return b;
+    };
+    size_t live_gs = 0;
+    for (const auto& g : live.snapshot.goroutines) {
+      if (g.status == static_cast<uint32_t>(model::GStatus::kDead)) continue;
+      EXPECT_TRUE(looks_like_g(bytes(g.g_address), o)) << "goroutine " << g.goid;
+      live_gs++;
+    }
+    EXPECT_GE(live_gs, 3u);
+    const auto allm = sym::find_runtime_variable(*live.binary, "runtime.allm");
+    ASSERT_TRUE(allm);
+    uint64_t m = 0;
+    ASSERT_TRUE(live.memory->read(allm->vaddr + live.process->load_bias(), {reinterpret_cast<uint8_t*>(&m), 8}));
+    ASSERT_NE(m, 0u);
+    uint64_t g0 = 0;  // m.g0: the first field of runtime.m in every release (the assembly's m_g0 = 0)
+    ASSERT_TRUE(live.memory->read(m, {reinterpret_cast<uint8_t*>(&g0), 8}));
+    ASSERT_NE(g0, 0u);
+    EXPECT_TRUE(looks_like_g(bytes(g0), o)) << "the g0 of the newest M";
+    const uint64_t items = run.child->address({"chan", "name=items", "cap=2"});
+    ASSERT_NE(items, 0u);
+    EXPECT_FALSE(looks_like_g(bytes(items, 96), o)) << "a channel";
+    EXPECT_FALSE(looks_like_g(bytes(m, 512), o)) << "an M";
   }
 }
 

@@ -203,6 +203,31 @@ StackRoots scan_stack(const sym::GoBinary& binary, uint64_t bias, std::span<cons
   return out;
 }
 
+// A runtime.g that is not in allgs: every M's g0 and gsignal (heap objects since
+// newm/malg) and a g being created or freed. Its first words are its stack bounds
+// (uintptrs, not references: the GC never scans them), and stack.hi is one past the
+// stack's end, which is the first object of whatever span follows: followed, g0
+// once made a leaked goroutine's channel look reachable through allm -> m -> g0.
+// Recognised by shape: stack.lo < stack.hi, a power-of-two size between 2 KiB and
+// 1 GiB, and stackguard0 (the word after stack.hi in every Go release: the assembly
+// hard-codes offset 16) inside the stack or one of the runtime's poison values.
+bool looks_like_g(std::span<const uint8_t> object, const sym::GoOffsets& off) {
+  if (!off.g_stack_lo || !off.g_stack_hi || *off.g_stack_hi != *off.g_stack_lo + 8) return false;
+  for (uint64_t at : {uint64_t{0}, kMallocHeader}) {
+    if (at + *off.g_stack_lo + 24 > object.size()) continue;
+    const uint64_t lo = load<uint64_t>(object, at + *off.g_stack_lo);
+    const uint64_t hi = load<uint64_t>(object, at + *off.g_stack_hi);
+    const uint64_t guard = load<uint64_t>(object, at + *off.g_stack_hi + 8);
+    if (lo < kMinPointer || hi <= lo || hi >= kMaxUserAddress) continue;
+    const uint64_t size = hi - lo;
+    if (size < 2048 || size > (1ull << 30) || (size & (size - 1)) != 0) continue;
+    // stackPreempt (uintptr(-1314)), stackFork (uintptr(-1234)) and their kin.
+    constexpr uint64_t kPoison = ~uint64_t{0} - 0x1000;
+    if ((guard >= lo && guard <= hi) || guard >= kPoison) return true;
+  }
+  return false;
+}
+
 // What does not change between scans: where things are.
 struct ProcessReachability::Setup {
   std::string why_unsupported;
@@ -354,6 +379,7 @@ struct ProcessReachability::Scan {
     if (!off.sudog_g || object.size() > 2 * setup.sudog_bytes) return false;
     return setup.gs.count(load<uint64_t>(object, *off.sudog_g)) != 0;
   }
+  bool is_g(std::span<const uint8_t> object) const { return looks_like_g(object, off); }
   void drain() {
     constexpr uint64_t kBatchBytes = 4 << 20;
     std::vector<uint8_t> buffer;
@@ -380,7 +406,7 @@ struct ProcessReachability::Scan {
         if (!requests[i].ok) continue;  // freed meanwhile
         const std::span<const uint8_t> object = requests[i].out;
         stats.objects_scanned++;
-        if (is_sudog(object)) continue;
+        if (is_sudog(object) || is_g(object)) continue;
         const uint32_t why = visited[batch[i].start];
         for (uint64_t k = 0; k + 8 <= object.size(); k += 8) offer(load<uint64_t>(object, k), why);
       }

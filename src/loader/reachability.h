@@ -62,6 +62,11 @@ struct StackRoots {
 StackRoots scan_stack(const sym::GoBinary& binary, uint64_t bias, std::span<const uint8_t> bytes,
                       uint64_t base, uint64_t lo, uint64_t hi, uint64_t sp, uint64_t pc, bool precise);
 
+// A runtime.g by its shape (stack bounds, stackguard0), for the g's that are not in
+// allgs (each M's g0 and gsignal): never followed, like every other g. `object` is a
+// heap object's bytes from its start (past a malloc header is tried too).
+bool looks_like_g(std::span<const uint8_t> object, const sym::GoOffsets& offsets);
+
 class ProcessReachability final : public detect::ReachabilityOracle {
  public:
   // `binary` (the target's executable) must outlive this object, and `memory` too.
