@@ -10,6 +10,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -96,9 +97,14 @@ Expected<Recorded> record_to(LiveSession& s, const LiveFlags& flags, const std::
   if (s.tracer().snapshot())
     if (auto ok = w.seed(*s.tracer().snapshot(), s.tracer().load_bias()); !ok) return ok.error();
   std::optional<Error> write_error;
-  std::set<std::string> stored;
+  // Each verdict once; a leak again when more goroutines have joined it (the replay
+  // merges the versions, as the live session did).
+  std::map<std::string, size_t> stored;  // key -> goroutines named when stored
   auto store = [&](const detect::Finding& f) {
-    if (!Analysis::from_wait_for_graph(f) || !stored.insert(f.key).second) return;
+    if (!Analysis::from_wait_for_graph(f)) return;
+    auto [it, fresh] = stored.try_emplace(f.key, f.goroutines.size());
+    if (!fresh && f.goroutines.size() <= it->second) return;
+    it->second = f.goroutines.size();
     if (auto ok = w.finding(f); !ok && !write_error) write_error = ok.error();
   };
   auto on_event = [&](const model::Event& e) {
