@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import tempfile
 
-from vmtest import check, testprog
+from vmtest import CaseFailed, check, testprog
 
 VICTIM, OTHER = "goscope-vt-victim", "goscope-vt-other"
 SECRET = b"root's secret, never to be overwritten\n"
@@ -159,3 +159,57 @@ def once_files_written_under_sudo_are_safe(goscope):
         secret.check_untouched("the whole case")
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def _spin_program():
+    """cpu_spin held for 60 s: its idle goroutines park and wake every 50 ms, a steady trickle of events."""
+    env = dict(os.environ, GOSCOPE_HOLD="60")
+    env.pop("GOSCOPE_WAIT_STDIN", None)
+    return subprocess.Popen([testprog("1.24", "default", "cpu_spin")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+
+
+def once_output_errors_stop_tracing(goscope):
+    """The reader of the event stream goes away (`trace | head -1`) or the disk is full
+    (-o /dev/full): goscope stops within a second, detaches (its links are its file
+    descriptors: it has exited), says why and exits 2 -- also with -d, where it used to
+    run on and exit 0 as if the events had been shown."""
+    import time
+    prog = _spin_program()
+    try:
+        time.sleep(0.5)
+        pid = str(prog.pid)
+        cases = [("trace | head -1", ["trace", "-p", pid], "pipe", "Broken pipe"),
+                 ("trace -d 30s | head -1", ["trace", "-p", pid, "-d", "30s"], "pipe", "Broken pipe"),
+                 ("probe | head -1", ["probe", "-p", pid, "-f", "runtime.gopark"], "pipe", "Broken pipe"),
+                 ("trace -o /dev/full", ["trace", "-p", pid, "-d", "30s", "-o", "/dev/full"], "none",
+                  "No space left"),
+                 ("probe > /dev/full", ["probe", "-p", pid, "-f", "runtime.gopark", "-d", "30s"], "full",
+                  "No space left")]
+        for what, args, stdout, needle in cases:
+            out = {"pipe": subprocess.PIPE, "none": subprocess.DEVNULL}.get(stdout) or open("/dev/full", "w")
+            t0 = time.monotonic()
+            p = subprocess.Popen([goscope] + args, stdout=out, stderr=subprocess.PIPE, text=True,
+                                 stdin=subprocess.DEVNULL)
+            if stdout == "pipe":
+                line = p.stdout.readline()  # what `head -1` does, then it exits
+                check(line, f"{what}: no event line at all")
+                p.stdout.close()
+            try:
+                err = p.communicate(timeout=20)[1]
+            except subprocess.TimeoutExpired:
+                p.kill()
+                raise CaseFailed(f"{what}: goscope still tracing 20 s after its output failed")
+            finally:
+                if stdout == "full":
+                    out.close()
+            took = time.monotonic() - t0
+            print(f"$ goscope {' '.join(args)}  ({what}) -> exit {p.returncode} after {took:.1f}s: "
+                  f"{err.strip().splitlines()[-1] if err.strip() else ''}", flush=True)
+            check(p.returncode == 2, f"{what}: exit {p.returncode}, expected 2: {err[-600:]}")
+            check(needle in err, f"{what}: stderr does not say {needle!r}: {err[-600:]}")
+            check(took < 10, f"{what}: took {took:.1f}s to stop")
+        check(prog.poll() is None, "the traced program died")
+    finally:
+        prog.kill()
+        prog.wait()

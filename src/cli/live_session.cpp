@@ -146,6 +146,10 @@ Expected<void> LiveSession::run(
   const auto program = running_program(target_->pid());
   int64_t next_second = start_ns_ + 1'000'000'000;
   while (true) {
+    if (!stop_reason_.empty()) {
+      end_reason_ = stop_reason_;
+      break;
+    }
     if (auto why = stop_reason(*target_, start_ns_, duration_)) {
       end_reason_ = *why;
       break;

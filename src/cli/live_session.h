@@ -75,6 +75,12 @@ class LiveSession {
   Expected<void> run(const std::function<void(const model::Event&)>& on_event,
                      const std::function<void(int64_t now_ns, std::vector<detect::Finding>& fresh)>& on_second);
 
+  // Ends run() at its next turn (within about 100 ms), with this as the reason: the
+  // caller's output failed (a closed pipe, a full disk), and the target must not stay
+  // instrumented for nothing.
+  void stop(std::string reason) {
+    if (stop_reason_.empty()) stop_reason_ = std::move(reason);
+  }
   // After run(): why it ended, when, and the counters (events_printed is the caller's).
   const std::string& end_reason() const { return end_reason_; }
   int64_t end_ns() const { return end_ns_; }
@@ -98,6 +104,7 @@ class LiveSession {
   int64_t start_ns_ = 0;
   int64_t end_ns_ = 0;
   std::string end_reason_;
+  std::string stop_reason_;  // stop(): the caller asked
   uint64_t lost_reported_ = 0;
 };
 

@@ -4,6 +4,7 @@
 // works on this kernel and this binary.
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -155,8 +156,11 @@ int run_probe(const ProbeOptions& o) {
   uint64_t malformed = 0;
   auto& probes = *plan;
   CallerNames callers(**bin);
+  // Standard output cannot be written (its reader went away, the disk is full): stop and
+  // detach at once rather than keep the target instrumented for nobody.
+  std::string output_error;
   auto on_record = [&](std::span<const uint8_t> rec) {
-    if (o.max_hits && hits >= o.max_hits) return;
+    if ((o.max_hits && hits >= o.max_hits) || !output_error.empty()) return;
     gs_probe_hit ev;
     if (rec.size() < sizeof ev) {
       malformed++;
@@ -187,7 +191,8 @@ int run_probe(const ProbeOptions& o) {
                   hex(ev.regs[1]).c_str(), hex(ev.regs[2]).c_str(),
                   caller.empty() ? hex(ev.ret_addr).c_str() : caller.c_str());
     }
-    std::fflush(stdout);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout))
+      output_error = std::string("cannot write the hits to standard output: ") + std::strerror(errno ? errno : EIO);
   };
   if (auto ok = (*session)->open_ring(on_record); !ok) return fail(ok.error());
 
@@ -199,6 +204,10 @@ int run_probe(const ProbeOptions& o) {
 
   std::string end_reason;
   while (true) {
+    if (!output_error.empty()) {
+      end_reason = output_error;
+      break;
+    }
     if (o.max_hits && hits >= o.max_hits) {
       end_reason = "hit count reached";
       break;
@@ -218,6 +227,10 @@ int run_probe(const ProbeOptions& o) {
                " without goroutine id\n",
                end_reason.c_str(), hits, c[GS_CNT_DROP_RINGBUF], c[GS_CNT_GOID_FAULT]);
   if (malformed) std::fprintf(stderr, "goscope: %" PRIu64 " malformed records ignored\n", malformed);
+  if (!output_error.empty()) {
+    std::fprintf(stderr, "goscope: %s: the probes were detached\n", output_error.c_str());
+    return kExitCouldNotRun;
+  }
   return kExitOk;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cstring>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -161,23 +162,36 @@ int run_trace(const TraceCliOptions& o) {
 
   s.announce("tracing");
   uint64_t printed = 0;
+  // The event stream cannot be written (its reader went away, the disk is full): stop
+  // tracing at once rather than keep the target instrumented for nobody.
+  const std::string out_name = o.output.empty() ? "the event stream (standard output)" : o.output;
+  std::string output_error;
+  auto check_output = [&] {
+    if (output_error.empty() && std::ferror(out)) {
+      output_error = "cannot write " + out_name + ": " + std::strerror(errno ? errno : EIO);
+      s.stop(output_error);
+    }
+  };
   auto on_event = [&](const model::Event& e) {
-    if (o.quiet || !filter->accepts(e)) return;
+    if (o.quiet || !output_error.empty() || !filter->accepts(e)) return;
     printed++;
     const std::string line = o.json ? format.json_text(e, s.start_ns()) : format.text(e, s.start_ns());
     std::fwrite(line.data(), 1, line.size(), out);
     std::fputc('\n', out);
+    check_output();
   };
   // Deadlocks are judged live (each reported once, as soon as it has lasted
   // --deadlock-after) and at the end.
   auto on_second = [&](int64_t, std::vector<detect::Finding>& fresh) {
+    if (output_error.empty()) std::fflush(out);  // a closed reader shows within a second
+    check_output();
     if (fresh.empty()) return;
-    std::fflush(out);
     std::fprintf(stderr, "goscope: found while tracing:\n");
     print_findings(stderr, fresh, color_stderr);
   };
   if (auto ok = s.run(on_event, on_second); !ok) return fail(ok.error());
-  std::fflush(out);
+  if (output_error.empty()) std::fflush(out);
+  check_output();
 
   output::TraceCounters counters = s.counters();
   counters.events_printed = printed;
@@ -198,6 +212,10 @@ int run_trace(const TraceCliOptions& o) {
   if (!o.summary_json.empty()) {
     const std::string text = output::trace_summary_json(s.state(), format, counters, sopts).dump(2) + "\n";
     if (auto ok = write_text_file(o.summary_json, text); !ok) return fail(ok.error());
+  }
+  if (!output_error.empty()) {
+    std::fprintf(stderr, "goscope: %s: tracing stopped and the probes were detached\n", output_error.c_str());
+    return kExitCouldNotRun;
   }
   return findings_exit_code(findings, config);
 }

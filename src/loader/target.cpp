@@ -121,6 +121,9 @@ Expected<Target> Target::launch(const std::vector<std::string>& argv) {
     while (n < 0 && errno == EINTR);
     if (n != 1) _exit(127);  // goscope gave up before release()
     drop_to_invoking_user(exec_err[1]);
+    // goscope ignores SIGPIPE (a closed output is an error it reports); an ignored signal
+    // stays ignored across exec, and the program must run as it would without goscope.
+    ::signal(SIGPIPE, SIG_DFL);
     execv(path.c_str(), cargv.data());
     int e = errno;
     (void)!::write(exec_err[1], &e, sizeof e);
