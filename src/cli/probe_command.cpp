@@ -191,8 +191,12 @@ int run_probe(const ProbeOptions& o) {
                   hex(ev.regs[1]).c_str(), hex(ev.regs[2]).c_str(),
                   caller.empty() ? hex(ev.ret_addr).c_str() : caller.c_str());
     }
-    if (std::fflush(stdout) != 0 || std::ferror(stdout))
-      output_error = std::string("cannot write the hits to standard output: ") + std::strerror(errno ? errno : EIO);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      if (errno == EINTR)  // Ctrl-C / SIGTERM while a write waited on a full pipe: stopping anyway
+        std::clearerr(stdout);
+      else
+        output_error = std::string("cannot write the hits to standard output: ") + std::strerror(errno ? errno : EIO);
+    }
   };
   if (auto ok = (*session)->open_ring(on_record); !ok) return fail(ok.error());
 

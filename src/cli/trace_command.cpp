@@ -167,6 +167,9 @@ int run_trace(const TraceCliOptions& o) {
   const std::string out_name = o.output.empty() ? "the event stream (standard output)" : o.output;
   std::string output_error;
   auto check_output = [&] {
+    // EINTR: a write blocked on a full pipe was interrupted by Ctrl-C / SIGTERM, which
+    // only ask goscope to stop: not a failure of the output.
+    if (std::ferror(out) && errno == EINTR) std::clearerr(out);
     if (output_error.empty() && std::ferror(out)) {
       output_error = "cannot write " + out_name + ": " + std::strerror(errno ? errno : EIO);
       s.stop(output_error);
