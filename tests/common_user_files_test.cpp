@@ -40,16 +40,21 @@ class UserFiles : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
+  // out.gst is made another name of a file someone else wants kept (`link(victim, out)`):
+  // opening out.gst for writing is refused, saying `why`, and the file is untouched.
+  void expect_refused_over_victim(void (*link)(const fs::path&, const fs::path&), const std::string& why) {
+    write(dir / "victim", "keep me");
+    link(dir / "victim", dir / "out.gst");
+    auto fd = open_user_file((dir / "out.gst").string());
+    ASSERT_FALSE(fd);
+    EXPECT_NE(fd.error().message.find(why), std::string::npos) << fd.error().message;
+    EXPECT_EQ(read(dir / "victim"), "keep me");
+  }
   fs::path dir;
 };
 
 TEST_F(UserFiles, NeverWritesThroughASymbolicLink) {
-  write(dir / "victim", "keep me");
-  fs::create_symlink(dir / "victim", dir / "out.gst");
-  auto fd = open_user_file((dir / "out.gst").string());
-  ASSERT_FALSE(fd);
-  EXPECT_NE(fd.error().message.find("symbolic link"), std::string::npos) << fd.error().message;
-  EXPECT_EQ(read(dir / "victim"), "keep me");
+  expect_refused_over_victim(fs::create_symlink, "symbolic link");
   // A whole-file write replaces the link itself, never its target.
   ASSERT_TRUE(write_user_file((dir / "out.gst").string(), "new"));
   EXPECT_EQ(read(dir / "victim"), "keep me");
@@ -58,12 +63,7 @@ TEST_F(UserFiles, NeverWritesThroughASymbolicLink) {
 }
 
 TEST_F(UserFiles, NeverTruncatesAFileWithOtherNames) {
-  write(dir / "victim", "keep me");
-  fs::create_hard_link(dir / "victim", dir / "out.gst");
-  auto fd = open_user_file((dir / "out.gst").string());
-  ASSERT_FALSE(fd);
-  EXPECT_NE(fd.error().message.find("hard links"), std::string::npos) << fd.error().message;
-  EXPECT_EQ(read(dir / "victim"), "keep me");
+  expect_refused_over_victim(fs::create_hard_link, "hard links");
 }
 
 TEST_F(UserFiles, StreamReplacesAnOwnFileAndWritesDevices) {
