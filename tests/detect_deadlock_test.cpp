@@ -11,12 +11,14 @@
 #include <set>
 
 #include "synthetic_events.h"
+#include "table_oracle.h"
 #include "testprogs.h"
 
 namespace goscope::detect {
 namespace {
 
 using goscope::testing::SyntheticEvents;
+using goscope::testing::TableOracle;
 using model::Event;
 using model::EventKind;
 using model::ObjectKind;
@@ -30,44 +32,6 @@ constexpr uint64_t kB = 0x5a4f28;
 constexpr uint64_t kC1 = 0xc000020060;
 constexpr uint64_t kC2 = 0xc0000200c0;
 constexpr uint64_t kWg = 0xc000012340;
-
-// Reachability by table: which objects globals and each goroutine's stack reach.
-class TableOracle : public ReachabilityOracle {
- public:
-  bool known = true;
-  std::set<uint64_t> from_globals;
-  std::map<uint64_t, std::set<uint64_t>> from_goroutine;  // goid -> objects
-  std::map<uint64_t, uint64_t> words;
-  int queries = 0;
-
-  Answer reachable(std::span<const uint64_t> targets, const std::set<uint64_t>& excluded) override {
-    queries++;
-    Answer a;
-    a.known = known;
-    if (!known) {
-      a.why_unknown = "the test says so";
-      return a;
-    }
-    for (uint64_t t : targets) {
-      if (from_globals.count(t)) a.reachable.insert(t);
-      for (const auto& [goid, objects] : from_goroutine)
-        if (!excluded.count(goid) && objects.count(t)) a.reachable.insert(t);
-    }
-    return a;
-  }
-  std::optional<std::unordered_set<uint64_t>> reachable_from_goroutine(
-      uint64_t goid, std::span<const uint64_t> targets) override {
-    std::unordered_set<uint64_t> out;
-    for (uint64_t t : targets)
-      if (from_goroutine[goid].count(t)) out.insert(t);
-    return out;
-  }
-  std::optional<uint64_t> read_word(uint64_t address) override {
-    auto it = words.find(address);
-    if (it == words.end()) return std::nullopt;
-    return it->second;
-  }
-};
 
 class Detect : public ::testing::Test {
  protected:

@@ -17,7 +17,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cli/analysis.h"
+#include "cli/findings_flags.h"
+#include "loader/live_process.h"
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/hex.h"
@@ -453,9 +454,10 @@ int run_dump(const DumpOptions& o) {
     model::StreamInfo info;
     info.wait_reasons = (*bin)->offsets().wait_reasons;
     info.stacks = &stacks;
-    Analysis analysis(state, info, bin->get(), o.pid, proc->load_bias(), config, false);
-    findings = analysis.judge_snapshot(*snap, snap->taken_at_ns);
-    notes = analysis.notes();
+    loader::LiveProcess process(**bin, o.pid);
+    detect::Judge judge(state, info, &process, config.judge(false));
+    findings = judge.judge_snapshot(*snap, proc->load_bias(), snap->taken_at_ns);
+    notes = judge.notes();
   }
 
   Frames frames(**bin, *proc);
@@ -468,7 +470,7 @@ int run_dump(const DumpOptions& o) {
     if (!o.no_analysis) {
       std::fflush(stdout);
       std::printf("\n");
-      print_findings(stdout, findings, use_color("auto", stdout));
+      output::print_findings(stdout, findings, use_color("auto", stdout));
       for (const auto& n : notes) std::printf("note: %s\n", n.c_str());
     }
   }

@@ -6,8 +6,13 @@
 #include <memory>
 
 #include "output/event_format.h"
+#include "output/findings_report.h"
 #include "output/html_report.h"
 #include "output/perfetto.h"
+
+#ifndef GOSCOPE_VERSION
+#define GOSCOPE_VERSION "0.0.0"
+#endif
 
 namespace goscope::cli {
 
@@ -186,11 +191,12 @@ Expected<std::vector<std::string>> write_export(const Replay& replay, ExportForm
     case ExportFormat::kSarif:
     case ExportFormat::kFindingsJson:
     case ExportFormat::kFindingsText: {
-      // write_findings_file picks the format by extension; make the name say it.
-      ok = write_findings_file(path, replay.findings(),
-                               format == ExportFormat::kSarif         ? FindingsFileFormat::kSarif
-                               : format == ExportFormat::kFindingsJson ? FindingsFileFormat::kJson
-                                                                       : FindingsFileFormat::kText);
+      // The format asked for, whatever the file's name.
+      ok = output::write_findings_file(path, replay.findings(),
+                                       format == ExportFormat::kSarif         ? output::FindingsFormat::kSarif
+                                       : format == ExportFormat::kFindingsJson ? output::FindingsFormat::kJson
+                                                                               : output::FindingsFormat::kText,
+                                       GOSCOPE_VERSION);
       break;
     }
     case ExportFormat::kJsonLines:

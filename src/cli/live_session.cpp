@@ -97,8 +97,9 @@ Expected<std::unique_ptr<LiveSession>> LiveSession::start(const LiveFlags& flags
   // Lock holders are known from events only when every acquisition was traced: lock
   // probes on, from the program's start.
   s->holders_traced_ = (flags.all_ops || flags.lock_holders) && s->target_->launched();
-  s->analysis_ = std::make_unique<Analysis>(*s->state_, s->stream_, &t.binary(), s->target_->pid(),
-                                            t.load_bias(), s->config_, s->holders_traced_);
+  s->process_ = std::make_unique<loader::LiveProcess>(t.binary(), s->target_->pid());
+  s->judge_ = std::make_unique<detect::Judge>(*s->state_, s->stream_, s->process_.get(),
+                                              s->config_.judge(s->holders_traced_));
   return s;
 }
 
@@ -137,7 +138,7 @@ Expected<void> LiveSession::run(
     // CPU samples are for the CPU profile only (see StateModel::apply).
     if (e.kind == model::EventKind::kCpuSample) return on_event(e);
     state_->apply(e);
-    analysis_->apply(e);
+    judge_->apply(e);
     on_event(e);
   };
   if (target_->launched()) {
@@ -162,7 +163,7 @@ Expected<void> LiveSession::run(
       // Lost events are reported as they happen, not only at the end.
       report_new_losses();
       next_second += 1'000'000'000;
-      auto fresh = analysis_->tick(now);
+      auto fresh = judge_->tick(now);
       on_second(now, fresh);
     }
     auto n = tracer_->poll(100, sink);

@@ -15,7 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "cli/analysis.h"
+#include "cli/findings_flags.h"
+#include "detect/judge.h"
+#include "loader/live_process.h"
 #include "cli/options.h"
 #include "common/expected.h"
 #include "detect/goroutine_state.h"
@@ -61,7 +63,7 @@ class LiveSession {
   std::shared_ptr<const detect::StackSymbolizer> symbols() const { return symbols_; }
   const model::StreamInfo& stream() const { return stream_; }
   const FindingsConfig& findings_config() const { return config_; }
-  Analysis& analysis() { return *analysis_; }
+  detect::Judge& judge() { return *judge_; }
   bool holders_traced() const { return holders_traced_; }
   int64_t start_ns() const { return start_ns_; }
 
@@ -99,7 +101,8 @@ class LiveSession {
   std::shared_ptr<const detect::StackSymbolizer> symbols_;
   std::unique_ptr<detect::StateModel> state_;
   model::StreamInfo stream_;
-  std::unique_ptr<Analysis> analysis_;
+  std::unique_ptr<loader::LiveProcess> process_;
+  std::unique_ptr<detect::Judge> judge_;
   bool holders_traced_ = false;
   int64_t start_ns_ = 0;
   int64_t end_ns_ = 0;

@@ -14,7 +14,8 @@
 #include <memory>
 #include <set>
 
-#include "cli/analysis.h"
+#include "cli/findings_flags.h"
+#include "output/findings_report.h"
 #include "cli/commands.h"
 #include "cli/exports.h"
 #include "cli/live_session.h"
@@ -101,7 +102,7 @@ Expected<Recorded> record_to(LiveSession& s, const LiveFlags& flags, const std::
   // merges the versions, as the live session did).
   std::map<std::string, size_t> stored;  // key -> goroutines named when stored
   auto store = [&](const detect::Finding& f) {
-    if (!Analysis::from_wait_for_graph(f)) return;
+    if (detect::rule_info(f.rule).analysis != detect::Analysis::kWaitForGraph) return;
     auto [it, fresh] = stored.try_emplace(f.key, f.goroutines.size());
     if (!fresh && f.goroutines.size() <= it->second) return;
     it->second = f.goroutines.size();
@@ -115,7 +116,7 @@ Expected<Recorded> record_to(LiveSession& s, const LiveFlags& flags, const std::
     for (const auto& f : fresh) store(f);
     if (!fresh.empty()) {
       std::fprintf(stderr, "goscope: found while recording:\n");
-      print_findings(stderr, fresh, color);
+      output::print_findings(stderr, fresh, color);
     }
     // A killed recorder loses at most the last second.
     if (!write_error)
@@ -124,9 +125,9 @@ Expected<Recorded> record_to(LiveSession& s, const LiveFlags& flags, const std::
   s.announce("recording");
   auto ran = s.run(on_event, on_second);
   Recorded r;
-  r.findings = s.analysis().finish(s.end_ns(), s.target_exited());
+  r.findings = s.judge().finish(s.end_ns(), s.target_exited());
   for (const auto& f : r.findings) store(f);
-  for (const auto& n : s.analysis().notes())
+  for (const auto& n : s.judge().notes())
     if (auto ok = w.note(n); !ok && !write_error) write_error = ok.error();
   r.end.end_ns = s.end_ns();
   r.end.reason = s.end_reason();
@@ -165,8 +166,8 @@ int run_record(const RecordCliOptions& o) {
   auto r = record_to(s, o.live, o.output, color);
   if (!r) return fail(r.error());
   print_recorded(o.output, *r, s);
-  print_findings(stderr, r->findings, color);
-  for (const auto& n : s.analysis().notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
+  output::print_findings(stderr, r->findings, color);
+  for (const auto& n : s.judge().notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::fprintf(stderr, "goscope: see it with: goscope report %s  (or goscope export %s -o report.html)\n",
                o.output.c_str(), o.output.c_str());
   const FindingsConfig& config = s.findings_config();
@@ -242,7 +243,7 @@ int run_capture(const CaptureCliOptions& o) {
     written.insert(written.end(), files->begin(), files->end());
   }
   const auto& findings = (*replay)->findings();
-  print_findings(stderr, findings, color);
+  output::print_findings(stderr, findings, color);
   const FindingsConfig& config = s.findings_config();
   if (!config.findings_path.empty())
     if (auto ok = write_findings_file(config.findings_path, r->findings); !ok) return fail(ok.error());

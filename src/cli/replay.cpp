@@ -16,9 +16,9 @@ Expected<std::unique_ptr<Replay>> Replay::open(const std::string& path, const Fi
   r->stream_ = r->reader_->stream_info();
   r->symbols_ = std::make_shared<detect::StackSymbolizer>(r->reader_->code(), r->reader_->stacks());
   r->state_ = std::make_unique<detect::StateModel>(r->symbols_);
-  // No process to read: pid 0, no binary. Lock holders come from the events as recorded.
-  r->analysis_ = std::make_unique<Analysis>(*r->state_, r->stream_, nullptr, 0, 0, config,
-                                            r->reader_->meta().holders_traced);
+  // No process to look at. Lock holders come from the events as recorded.
+  r->judge_ = std::make_unique<detect::Judge>(*r->state_, r->stream_, nullptr,
+                                              config.judge(r->reader_->meta().holders_traced));
   if (wants.profiles || wants.cpu) {
     auto ctx = output::profile_context(r->reader_->meta(), *r->symbols_, r->stream_);
     if (wants.profiles) r->profiles_ = std::make_unique<output::BlockingProfiles>(ctx);
@@ -50,7 +50,7 @@ void Replay::run(const std::function<void(const model::Event&)>& on_event) {
         start_timeline();
         // Once a second of trace time, as live: goroutine counts for the growth rule.
         while (e.time_ns >= next_second) {
-          analysis_->tick(next_second);
+          judge_->tick(next_second);
           next_second += 1'000'000'000;
         }
         if (e.kind == model::EventKind::kCpuSample) {
@@ -58,7 +58,7 @@ void Replay::run(const std::function<void(const model::Event&)>& on_event) {
           if (cpu_) cpu_->on_event(e);
         } else {
           state_->apply(e);
-          analysis_->apply(e);
+          judge_->apply(e);
           if (profiles_) profiles_->on_event(e);
           if (timeline_builder_) timeline_builder_->on_event(e);
         }
@@ -67,7 +67,7 @@ void Replay::run(const std::function<void(const model::Event&)>& on_event) {
         break;
       }
       case output::TraceReader::Item::Kind::kFinding:
-        analysis_->adopt(item->finding);
+        judge_->adopt(item->finding);
         break;
       case output::TraceReader::Item::Kind::kNote:
         recorded_notes.push_back(item->note);
@@ -81,7 +81,7 @@ void Replay::run(const std::function<void(const model::Event&)>& on_event) {
     end_.reason = "the recording did not end cleanly (recorder killed?): the trace stops at its last event";
     end_.counters.events_seen = reader_->events_read();
   }
-  findings_ = analysis_->finish(end_.end_ns, end_.target_exited);
+  findings_ = judge_->finish(end_.end_ns, end_.target_exited);
   notes_ = recorded_notes;
   if (profiles_) profiles_->finish(end_.end_ns);
   start_timeline();

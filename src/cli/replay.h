@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "cli/analysis.h"
+#include "cli/findings_flags.h"
 #include "common/expected.h"
 #include "detect/goroutine_state.h"
 #include "output/cpu_profile.h"
@@ -73,7 +73,7 @@ class Replay {
   std::shared_ptr<const detect::StackSymbolizer> symbols_;
   std::unique_ptr<detect::StateModel> state_;
   model::StreamInfo stream_;
-  std::unique_ptr<Analysis> analysis_;
+  std::unique_ptr<detect::Judge> judge_;
   std::unique_ptr<output::BlockingProfiles> profiles_;
   std::unique_ptr<output::CpuProfile> cpu_;
   std::unique_ptr<output::TimelineBuilder> timeline_builder_;

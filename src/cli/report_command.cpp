@@ -9,7 +9,7 @@
 #include <ctime>
 #include <memory>
 
-#include "cli/analysis.h"
+#include "cli/findings_flags.h"
 #include "cli/commands.h"
 #include "cli/exports.h"
 #include "cli/options.h"
@@ -102,7 +102,7 @@ int run_report(const ReportCliOptions& o) {
     output::write_trace_summary(stdout, r.state(), format, r.end().counters, sopts);
     std::printf("\n");
     std::fflush(stdout);
-    print_findings(stdout, r.findings(), color);
+    output::print_findings(stdout, r.findings(), color);
     for (const auto& n : r.notes()) std::printf("note: %s\n", n.c_str());
   }
   std::fflush(stdout);

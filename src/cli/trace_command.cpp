@@ -13,7 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "cli/analysis.h"
+#include "cli/findings_flags.h"
+#include "output/findings_report.h"
 #include "cli/commands.h"
 #include "cli/live_session.h"
 #include "cli/options.h"
@@ -190,7 +191,7 @@ int run_trace(const TraceCliOptions& o) {
     check_output();
     if (fresh.empty()) return;
     std::fprintf(stderr, "goscope: found while tracing:\n");
-    print_findings(stderr, fresh, color_stderr);
+    output::print_findings(stderr, fresh, color_stderr);
   };
   if (auto ok = s.run(on_event, on_second); !ok) return fail(ok.error());
   if (output_error.empty()) std::fflush(out);
@@ -203,12 +204,12 @@ int run_trace(const TraceCliOptions& o) {
   sopts.end_ns = s.end_ns();
   sopts.show_runtime = o.filter.include_runtime;
   sopts.color = color_stderr;
-  const auto findings = s.analysis().finish(s.end_ns(), s.target_exited());
+  const auto findings = s.judge().finish(s.end_ns(), s.target_exited());
   std::fprintf(stderr, "goscope: stopped (%s)\n", s.end_reason().c_str());
   output::write_trace_summary(stderr, s.state(), format, counters, sopts);
   std::fprintf(stderr, "\n");
-  print_findings(stderr, findings, color_stderr);
-  for (const auto& n : s.analysis().notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
+  output::print_findings(stderr, findings, color_stderr);
+  for (const auto& n : s.judge().notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
   const FindingsConfig& config = s.findings_config();
   if (!config.findings_path.empty())
     if (auto ok = write_findings_file(config.findings_path, findings); !ok) return fail(ok.error());

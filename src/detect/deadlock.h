@@ -26,7 +26,7 @@
 #include "detect/findings.h"
 #include "detect/goroutine_state.h"
 #include "detect/lock_sites.h"
-#include "detect/reachability.h"
+#include "detect/reachability_oracle.h"
 #include "model/event.h"
 #include "model/snapshot.h"
 

@@ -28,65 +28,83 @@ const char* confidence_name(Confidence c) {
   return c == Confidence::kCertain ? "certain" : "likely";
 }
 
+const char* category_name(RuleCategory c) {
+  switch (c) {
+    case RuleCategory::kDeadlock:
+      return "deadlock";
+    case RuleCategory::kLeak:
+      return "leak";
+    case RuleCategory::kGrowth:
+      return "growth";
+    case RuleCategory::kLatency:
+      return "latency";
+  }
+  return "?";
+}
+
 namespace {
 
+// Every rule with its facts, in enum order. A new rule: a line here (its category, which
+// analysis judges it, whether the verdict needs the process's memory), an id never used
+// before, and its check in deadlock.cpp or rules.cpp.
 constexpr std::array<RuleInfo, static_cast<size_t>(Rule::kCount_)> kRules = {{
     {Rule::kMutexDeadlock, "GS101", "mutex-deadlock",
      "Goroutines wait for mutexes held by each other (AB-BA or a longer cycle)",
      "Each goroutine of the cycle holds a lock another one waits for. Take the locks in one global "
      "order everywhere (for example by address or by a rank), or hold only one at a time.",
-     Severity::kError},
+     Severity::kError, RuleCategory::kDeadlock, Analysis::kWaitForGraph, false},
     {Rule::kChannelDeadlock, "GS102", "channel-deadlock",
      "Goroutines wait on channels that only goroutines of the same stuck set can use",
      "Every goroutine that could complete the channel operation is itself stuck. Check the order of "
      "sends and receives, buffer the channel, or use select with the other channel.",
-     Severity::kError},
+     Severity::kError, RuleCategory::kDeadlock, Analysis::kWaitForGraph, true},
     {Rule::kRecursiveRLock, "GS103", "recursive-rlock",
      "A read lock is requested again while a writer waits for the first one",
      "sync.RWMutex blocks new readers once a writer waits, so a goroutine that takes RLock twice "
      "deadlocks with any writer. Do not call functions that take RLock while holding it.",
-     Severity::kError},
+     Severity::kError, RuleCategory::kDeadlock, Analysis::kWaitForGraph, false},
     {Rule::kWaitGroupDeadlock, "GS104", "waitgroup-deadlock", "A WaitGroup wait can never reach zero",
      "No goroutine that could still call Done (or Add) can reach the WaitGroup. Look for a path that "
      "returns without Done (use defer wg.Done()), or an Add without a matching goroutine.",
-     Severity::kError},
+     Severity::kError, RuleCategory::kDeadlock, Analysis::kWaitForGraph, true},
     {Rule::kCondDeadlock, "GS105", "cond-deadlock", "A sync.Cond wait nobody can signal",
      "No goroutine that could call Signal or Broadcast can reach the Cond. Check that every state "
      "change the waiter depends on signals, and that the signaller did not exit first.",
-     Severity::kError},
+     Severity::kError, RuleCategory::kDeadlock, Analysis::kWaitForGraph, true},
     {Rule::kMixedDeadlock, "GS106", "deadlock",
      "Goroutines wait for each other through several kinds of objects",
      "Each goroutine of the set waits for something only another goroutine of the set could do. "
      "Follow the cycle: the first edge whose order can change breaks it.",
-     Severity::kError},
+     Severity::kError, RuleCategory::kDeadlock, Analysis::kWaitForGraph, true},
     {Rule::kAllAsleep, "GS107", "all-goroutines-asleep",
      "Every goroutine of the program is blocked on a synchronisation object",
      "Nothing can run again: no goroutine is running, sleeping, waiting for a timer or for I/O. "
      "This is the situation in which Go aborts with \"all goroutines are asleep\".",
-     Severity::kError},
+     Severity::kError, RuleCategory::kDeadlock, Analysis::kWaitForGraph, false},
     {Rule::kGoroutineLeak, "GS201", "goroutine-leak",
      "Goroutines blocked forever on objects no live goroutine can use",
      "The goroutine waits on an object that nothing else references any more: it and what it holds "
      "are never freed. Typical causes: a result channel abandoned after a timeout (make it buffered), "
      "a range over a channel nobody closes (close it when done).",
-     Severity::kError},
+     Severity::kError, RuleCategory::kLeak, Analysis::kWaitForGraph, true},
     {Rule::kGoroutineGrowth, "GS202", "goroutine-growth", "The number of goroutines keeps growing",
      "Goroutines are created faster than they exit over the whole window. Look at the creation site "
      "with the most live goroutines.",
-     Severity::kWarning},
+     Severity::kWarning, RuleCategory::kGrowth, Analysis::kEventRules, false},
     {Rule::kLongBlocking, "GS301", "long-blocking", "Goroutines stay blocked for a long time at one place",
      "The total or longest blocking time at this site and wait reason is above the threshold.",
-     Severity::kWarning},
+     Severity::kWarning, RuleCategory::kLatency, Analysis::kEventRules, false},
     {Rule::kMutexContention, "GS302", "mutex-contention", "Much time is spent waiting for one lock",
      "Goroutines waited for this lock longer in total than the threshold. Shorten the critical "
      "section, shard the data, or use a RWMutex for read-mostly data.",
-     Severity::kWarning},
+     Severity::kWarning, RuleCategory::kLatency, Analysis::kEventRules, false},
     {Rule::kSchedulingLatency, "GS303", "scheduling-latency", "Runnable goroutines wait long before they run",
      "Goroutines were made runnable but waited longer than the threshold for a CPU: too few "
      "GOMAXPROCS for the load, CPU throttling, or long non-preemptible work.",
-     Severity::kWarning},
+     Severity::kWarning, RuleCategory::kLatency, Analysis::kEventRules, false},
     {Rule::kStopTheWorld, "GS304", "stop-the-world", "Long stop-the-world pauses",
-     "Stop-the-world pauses longer than the threshold stall every goroutine.", Severity::kWarning},
+     "Stop-the-world pauses longer than the threshold stall every goroutine.",
+     Severity::kWarning, RuleCategory::kLatency, Analysis::kEventRules, false},
 }};
 
 constexpr bool rules_in_enum_order() {

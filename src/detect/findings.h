@@ -45,6 +45,21 @@ enum class Rule : uint8_t {
   kStopTheWorld,       // GS304: long stop-the-world pauses
   kCount_,
 };
+// What kind of problem a rule names (reports group by it; the HTML report draws the
+// wait-for graph of every deadlock).
+enum class RuleCategory : uint8_t { kDeadlock, kLeak, kGrowth, kLatency };
+const char* category_name(RuleCategory c);  // "deadlock", "leak", "growth", "latency"
+
+// Which analysis reaches a rule's verdicts, and so how a replay gets them.
+enum class Analysis : uint8_t {
+  // The wait-for graph (deadlock.h), judged with a snapshot and the process's memory
+  // while it is alive: a recording stores each verdict, a replay adopts them (and
+  // judges again what it can without memory, see needs_memory).
+  kWaitForGraph,
+  // The rules engine (rules.h), from the event stream only: judged again on replay.
+  kEventRules,
+};
+
 struct RuleInfo {
   Rule rule;
   const char* id;    // "GS101"
@@ -52,6 +67,12 @@ struct RuleInfo {
   const char* short_description;
   const char* help;  // what to look at, one paragraph
   Severity default_severity;
+  RuleCategory category;
+  Analysis analysis;
+  // The verdict rests on who can still reach an object in the live process's memory
+  // (channels, WaitGroups, Conds, leaks): nothing can judge it again once the process
+  // has gone, only adopt it.
+  bool needs_memory;
 };
 const RuleInfo& rule_info(Rule r);
 std::span<const RuleInfo> all_rules();

@@ -21,7 +21,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "detect/reachability.h"
+#include "detect/reachability_oracle.h"
 #include "loader/snapshot_reader.h"
 #include "model/snapshot.h"
 #include "symbolizer/symbolizer.h"

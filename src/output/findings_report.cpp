@@ -5,8 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <set>
+#include <sstream>
 #include <string_view>
 
+#include "common/user_files.h"
 #include "detect/stack_symbolizer.h"
 #include "output/display.h"
 #include "output/event_format.h"
@@ -630,6 +632,41 @@ json findings_sarif(const std::vector<Finding>& findings, const SarifOptions& op
   return {{"$schema", kSarifSchema},
           {"version", "2.1.0"},
           {"runs", json::array({SarifWriter(options).run(findings)})}};
+}
+
+// ---- findings files and the console
+
+FindingsFormat findings_format_for_path(const std::string& path) {
+  if (path.ends_with(".sarif") || path.ends_with(".sarif.json")) return FindingsFormat::kSarif;
+  if (path.ends_with(".json")) return FindingsFormat::kJson;
+  return FindingsFormat::kText;
+}
+
+Expected<void> write_findings_file(const std::string& path, const std::vector<detect::Finding>& findings,
+                                   FindingsFormat format, const std::string& tool_version) {
+  std::string text;
+  if (format == FindingsFormat::kSarif) {
+    SarifOptions so;
+    so.tool_version = tool_version;
+    text = findings_sarif(findings, so).dump(2) + "\n";
+  } else if (format == FindingsFormat::kJson) {
+    text = findings_json(findings).dump(2) + "\n";
+  } else {
+    std::ostringstream os;
+    write_findings_text(os, findings, {});
+    text = os.str();
+  }
+  return write_user_file(path, text);
+}
+
+void print_findings(FILE* out, const std::vector<detect::Finding>& findings, bool color) {
+  std::ostringstream os;
+  TextOptions to;
+  to.color = color;
+  write_findings_text(os, findings, to);
+  const std::string text = os.str();
+  std::fwrite(text.data(), 1, text.size(), out);
+  std::fflush(out);
 }
 
 }  // namespace goscope::output

@@ -35,6 +35,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
@@ -42,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "common/expected.h"
 #include "detect/findings.h"
 
 namespace goscope::output {
@@ -72,6 +74,18 @@ struct SarifOptions {
 };
 
 nlohmann::json findings_sarif(const std::vector<detect::Finding>& findings, const SarifOptions& options);
+
+// ---- findings files and the console: the format from the file name, in one place
+
+enum class FindingsFormat { kText, kJson, kSarif };
+// .sarif / .sarif.json: SARIF; other .json: JSON; anything else text.
+FindingsFormat findings_format_for_path(const std::string& path);
+// Writes the findings to `path` (whole, renamed into place; the invoking user's under
+// sudo: common/user_files.h). `tool_version` goes into SARIF.
+Expected<void> write_findings_file(const std::string& path, const std::vector<detect::Finding>& findings,
+                                   FindingsFormat format, const std::string& tool_version);
+// The text form on a terminal or pipe (stderr while live), colored when asked.
+void print_findings(FILE* out, const std::vector<detect::Finding>& findings, bool color);
 
 // ---- pieces of a finding, the same in every report (text, SARIF, HTML)
 

@@ -192,7 +192,7 @@ std::optional<FindingLocation> where_to_look(const Finding& f) {
 }
 
 bool is_deadlock_rule(detect::Rule r) {
-  return r >= detect::Rule::kMutexDeadlock && r <= detect::Rule::kAllAsleep;
+  return detect::rule_info(r).category == detect::RuleCategory::kDeadlock;
 }
 
 // ---- the wait-for graph, as SVG ----
