@@ -4,9 +4,13 @@
 # Every toolchain is a plain Debian package (golang-1.NN-go + golang-1.NN-src),
 # fetched with a PRIVATE apt configuration (own sources list, lists dir, cache
 # dir and empty dpkg status file, all under the cache) and unpacked with
-# `dpkg-deb -x`. The machine's own apt sources and dpkg state are never read
-# for package selection nor modified. Release files are verified against the
-# Debian archive keyring (Signed-By), and .debs against the signed indexes.
+# `dpkg-deb -x`. The Debian mirror is the machine's own: the URI of its first
+# enabled `deb` entry with component main and a Debian suite (not *-security;
+# one whose path ends in /debian preferred), read from /etc/apt/sources.list,
+# sources.list.d/*.list and *.sources (scripts/lib/debian-mirror.sh). Nothing
+# else of the machine's apt sources or dpkg state is read, and nothing of them
+# is modified. Release files are verified against the Debian archive keyring
+# (Signed-By), and .debs against the signed indexes.
 #
 #   version  suite (first one that has the package wins)
 #   1.19     bookworm
@@ -30,8 +34,9 @@
 #                    (or $GOSCOPE_GO_VERSIONS)
 #   --print          only print what is installed; exit 1 if any is missing
 #
-# Environment: GOSCOPE_CACHE, GOSCOPE_DEBIAN_MIRROR (default
-# http://deb.debian.org/debian), GOSCOPE_DEBIAN_KEYRING (default
+# Environment: GOSCOPE_CACHE, GOSCOPE_DEBIAN_MIRROR (overrides the mirror of
+# the apt sources; when they have none, http://deb.debian.org/debian is used
+# and a line on stderr says so), GOSCOPE_DEBIAN_KEYRING (default
 # /usr/share/keyrings/debian-archive-keyring.gpg), GOSCOPE_KEEP_DEBS=1 keeps
 # the downloaded .deb files next to the root.
 #
@@ -39,11 +44,13 @@
 set -euo pipefail
 
 DEFAULT_VERSIONS="1.19 1.21 1.22 1.23 1.24 1.26"
-MIRROR=${GOSCOPE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 KEYRING=${GOSCOPE_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 CACHE=${GOSCOPE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/goscope}
 GODIR=$CACHE/go
 STAMP_FORMAT=1
+
+# shellcheck source-path=SCRIPTDIR source=lib/debian-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-mirror.sh"
 
 die() { echo "go-toolchains: error: $*" >&2; exit 1; }
 log() { echo "go-toolchains: $*" >&2; }
@@ -122,6 +129,9 @@ todo=$(missing)   # somebody else may have installed them meanwhile
 if [ -z "$todo" ]; then print_all; exit 0; fi
 
 # ---- private apt configuration -------------------------------------------
+debian_mirror_resolve /etc/apt   # GOSCOPE_DEBIAN_MIRROR, else the machine's apt sources
+MIRROR=$DEBIAN_MIRROR
+[ -z "$DEBIAN_MIRROR_NOTE" ] || log "$DEBIAN_MIRROR_NOTE"
 APTDIR=$GODIR/.apt
 mkdir -p "$APTDIR/lists/partial" "$APTDIR/cache/archives/partial" "$APTDIR/etc"
 : > "$APTDIR/status"
@@ -163,12 +173,12 @@ APT_OPTS=(
 # private cache under $HOME; the files are ours anyway.
 if [ "$(id -u)" = 0 ]; then APT_OPTS+=(-o "APT::Sandbox::User=root"); fi
 
-log "updating private package lists ($MIRROR:$suites)"
+log "updating private package lists ($MIRROR:$suites; mirror from $DEBIAN_MIRROR_FROM)"
 update_log=$APTDIR/update.log
 if ! apt-get "${APT_OPTS[@]}" -q --error-on=any update >"$update_log" 2>&1; then
     sed 's/^/    /' "$update_log" | tail -n 15 >&2
     if grep -qiE "could not (resolve|connect)|connection (failed|timed out|refused)|temporary failure|network is unreachable|unable to connect" "$update_log"; then
-        die "cannot reach the Debian mirror $MIRROR (see above). Check the network or proxy, or set GOSCOPE_DEBIAN_MIRROR to a reachable mirror."
+        die "cannot reach the Debian mirror $MIRROR (from $DEBIAN_MIRROR_FROM; see above). Check the network or proxy, or set GOSCOPE_DEBIAN_MIRROR to a reachable mirror."
     fi
     die "apt-get update of the private package lists failed (see above; full log: $update_log)"
 fi
