@@ -17,10 +17,12 @@
 #include "cli/findings_flags.h"
 #include "output/findings_report.h"
 #include "cli/commands.h"
-#include "cli/exports.h"
-#include "cli/live_session.h"
+#include "session/exports.h"
+#include "cli/live_flags.h"
+#include "session/console_sinks.h"
+#include "session/trace_file_sink.h"
 #include "cli/options.h"
-#include "cli/replay.h"
+#include "session/replay.h"
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/user_files.h"
@@ -32,6 +34,9 @@
 #endif
 
 namespace goscope::cli {
+
+using session::ExportFormat;
+using session::write_export;
 
 namespace {
 
@@ -52,7 +57,7 @@ std::string build_id_of(const sym::ElfFile& elf) {
   return "";
 }
 
-output::TraceMeta meta_of(LiveSession& s, const LiveFlags& flags) {
+output::TraceMeta meta_of(session::LiveSource& s, const LiveFlags& flags) {
   output::TraceMeta m;
   m.goscope_version = GOSCOPE_VERSION;
   m.pid = s.target().pid();
@@ -83,65 +88,40 @@ output::TraceMeta meta_of(LiveSession& s, const LiveFlags& flags) {
 
 struct Recorded {
   std::vector<detect::Finding> findings;
+  std::vector<std::string> notes;
   output::TraceEnd end;
   uint64_t events = 0;
   uint64_t bytes = 0;
 };
 
-// Runs the session into a trace file. Deadlock and leak verdicts (they needed the
-// process's memory) go into the file as they are reached, so a replay has them.
-Expected<Recorded> record_to(LiveSession& s, const LiveFlags& flags, const std::string& path, bool color) {
-  const output::TraceMeta meta = meta_of(s, flags);
-  auto writer = output::TraceWriter::create(path, meta, s.symbols()->code_ptr(), s.tracer().stacks());
-  if (!writer) return writer.error();
-  output::TraceWriter& w = **writer;
-  if (s.tracer().snapshot())
-    if (auto ok = w.seed(*s.tracer().snapshot(), s.tracer().load_bias()); !ok) return ok.error();
-  std::optional<Error> write_error;
-  // Each verdict once; a leak again when more goroutines have joined it (the replay
-  // merges the versions, as the live session did).
-  std::map<std::string, size_t> stored;  // key -> goroutines named when stored
-  auto store = [&](const detect::Finding& f) {
-    if (detect::rule_info(f.rule).analysis != detect::Analysis::kWaitForGraph) return;
-    auto [it, fresh] = stored.try_emplace(f.key, f.goroutines.size());
-    if (!fresh && f.goroutines.size() <= it->second) return;
-    it->second = f.goroutines.size();
-    if (auto ok = w.finding(f); !ok && !write_error) write_error = ok.error();
-  };
-  auto on_event = [&](const model::Event& e) {
-    if (write_error) return;
-    if (auto ok = w.event(e); !ok) write_error = ok.error();
-  };
-  auto on_second = [&](int64_t, std::vector<detect::Finding>& fresh) {
-    for (const auto& f : fresh) store(f);
-    if (!fresh.empty()) {
-      std::fprintf(stderr, "goscope: found while recording:\n");
-      output::print_findings(stderr, fresh, color);
-    }
-    // A killed recorder loses at most the last second.
-    if (!write_error)
-      if (auto ok = w.flush(); !ok) write_error = ok.error();
-  };
-  s.announce("recording");
-  auto ran = s.run(on_event, on_second);
-  Recorded r;
-  r.findings = s.judge().finish(s.end_ns(), s.target_exited());
-  for (const auto& f : r.findings) store(f);
-  for (const auto& n : s.judge().notes())
-    if (auto ok = w.note(n); !ok && !write_error) write_error = ok.error();
-  r.end.end_ns = s.end_ns();
-  r.end.reason = s.end_reason();
-  r.end.target_exited = s.target_exited();
-  r.end.counters = s.counters();
-  if (auto ok = w.close(r.end); !ok && !write_error) write_error = ok.error();
+// Runs a session on the live source into a trace file. Deadlock and leak verdicts
+// (they needed the process's memory) go into the file as they are reached, so a
+// replay has them.
+Expected<Recorded> record_to(session::LiveSource& live, const LiveConfig& config, const LiveFlags& flags,
+                             const std::string& path, bool color) {
+  const output::TraceMeta meta = meta_of(live, flags);
+  GS_TRY(auto writer, output::TraceWriter::create(path, meta, live.symbols()->code_ptr(), live.tracer().stacks()));
+  session::Session s(live, config.findings.judge(live.holders_traced()));
+  session::LossWarnings losses(stderr);
+  session::TraceFileSink file(*writer);
+  session::FindingsAsFound found(stderr, "recording", color);
+  s.add_sink(losses);
+  s.add_sink(file);
+  s.add_sink(found);
+  announce("recording", live, config.cpu_hz);
+  auto ran = s.run(config.run);
   if (!ran) return ran.error();
-  if (write_error) return make_error("writing " + path + " failed: " + write_error->message);
-  r.events = w.events_written();
-  r.bytes = w.bytes_written();
+  if (file.error()) return make_error("writing " + path + " failed: " + file.error()->message);
+  Recorded r;
+  r.findings = s.findings();
+  r.notes = s.notes();
+  r.end = s.end();
+  r.events = writer->events_written();
+  r.bytes = writer->bytes_written();
   return r;
 }
 
-void print_recorded(const std::string& path, const Recorded& r, const LiveSession& s) {
+void print_recorded(const std::string& path, const Recorded& r, const session::LiveSource& s) {
   const double secs = double(r.end.end_ns - s.start_ns()) / 1e9;
   std::fprintf(stderr, "goscope: stopped (%s)\n", r.end.reason.c_str());
   std::fprintf(stderr, "goscope: %" PRIu64 " events in %.1f s to %s: %s, %.1f bytes per event", r.events, secs,
@@ -159,21 +139,23 @@ struct RecordCliOptions {
 };
 
 int run_record(const RecordCliOptions& o) {
-  auto session = LiveSession::start(o.live);
-  if (!session) return fail(session.error());
-  LiveSession& s = **session;
+  auto config = o.live.resolve();
+  if (!config) return fail(config.error());
+  auto source = start_live(*config);
+  if (!source) return fail(source.error());
+  session::LiveSource& live = **source;
   const bool color = use_color(o.color, stderr);
-  auto r = record_to(s, o.live, o.output, color);
+  auto r = record_to(live, *config, o.live, o.output, color);
   if (!r) return fail(r.error());
-  print_recorded(o.output, *r, s);
+  print_recorded(o.output, *r, live);
   output::print_findings(stderr, r->findings, color);
-  for (const auto& n : s.judge().notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
+  for (const auto& n : r->notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::fprintf(stderr, "goscope: see it with: goscope report %s  (or goscope export %s -o report.html)\n",
                o.output.c_str(), o.output.c_str());
-  const FindingsConfig& config = s.findings_config();
-  if (!config.findings_path.empty())
-    if (auto ok = write_findings_file(config.findings_path, r->findings); !ok) return fail(ok.error());
-  return findings_exit_code(r->findings, config);
+  const FindingsConfig& fc = config->findings;
+  if (!fc.findings_path.empty())
+    if (auto ok = write_findings_file(fc.findings_path, r->findings); !ok) return fail(ok.error());
+  return findings_exit_code(r->findings, fc);
 }
 
 // ---------------------------------------------------------------- capture
@@ -192,14 +174,16 @@ std::string default_capture_dir(pid_t pid) {
 }
 
 int run_capture(const CaptureCliOptions& o) {
-  auto session = LiveSession::start(o.live);
-  if (!session) return fail(session.error());
-  LiveSession& s = **session;
+  auto config = o.live.resolve();
+  if (!config) return fail(config.error());
+  auto source = start_live(*config);
+  if (!source) return fail(source.error());
+  session::LiveSource& s = **source;
   const std::string dir = o.dir.empty() ? default_capture_dir(s.target().pid()) : o.dir;
   if (auto ok = make_user_dir(dir); !ok) return fail(ok.error());
   const bool color = use_color(o.color, stderr);
   const std::string trace_path = dir + "/trace.gst";
-  auto r = record_to(s, o.live, trace_path, color);
+  auto r = record_to(s, *config, o.live, trace_path, color);
   if (!r) return fail(r.error());
   print_recorded(trace_path, *r, s);
 
@@ -219,9 +203,9 @@ int run_capture(const CaptureCliOptions& o) {
   }
   std::vector<ExportFormat> formats;
   for (const auto& [f, name] : outputs) formats.push_back(f);
-  auto replay = Replay::open(trace_path, s.findings_config(), wants_for(formats));
+  auto replay = session::Replay::open(trace_path, config->findings.judge(false), session::wants_for(formats));
   if (!replay) return fail(replay.error());
-  (*replay)->run();
+  if (auto ok = (*replay)->run(); !ok) return fail(ok.error());
   if (!(*replay)->damage().empty())
     std::fprintf(stderr, "goscope: WARNING: %s\n", (*replay)->damage().c_str());
   std::vector<std::string> written{trace_path};
@@ -244,9 +228,9 @@ int run_capture(const CaptureCliOptions& o) {
   }
   const auto& findings = (*replay)->findings();
   output::print_findings(stderr, findings, color);
-  const FindingsConfig& config = s.findings_config();
-  if (!config.findings_path.empty())
-    if (auto ok = write_findings_file(config.findings_path, r->findings); !ok) return fail(ok.error());
+  const FindingsConfig& fc = config->findings;
+  if (!fc.findings_path.empty())
+    if (auto ok = write_findings_file(fc.findings_path, r->findings); !ok) return fail(ok.error());
   std::printf("goscope capture of PID %d (%s) in %s:\n", s.target().pid(), s.target().exe_path().c_str(),
               dir.c_str());
   for (const auto& f : written) {
@@ -259,7 +243,7 @@ int run_capture(const CaptureCliOptions& o) {
               dir.c_str(), dir.c_str());
   const bool all_written = failed == 0;
   if (!all_written) return kExitCouldNotRun;
-  return findings_exit_code(findings, config);
+  return findings_exit_code(findings, fc);
 }
 
 }  // namespace

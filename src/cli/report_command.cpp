@@ -11,9 +11,9 @@
 
 #include "cli/findings_flags.h"
 #include "cli/commands.h"
-#include "cli/exports.h"
+#include "session/exports.h"
 #include "cli/options.h"
-#include "cli/replay.h"
+#include "session/replay.h"
 #include "common/user_files.h"
 #include "output/display.h"
 #include "output/event_format.h"
@@ -21,6 +21,10 @@
 #include "output/trace_summary.h"
 
 namespace goscope::cli {
+
+using session::ExportFormat;
+using session::Replay;
+using session::ReplayWants;
 
 namespace {
 
@@ -65,10 +69,10 @@ struct ReportCliOptions {
 int run_report(const ReportCliOptions& o) {
   auto config = resolve(o.findings);
   if (!config) return fail(config.error());
-  auto opened = Replay::open(o.path, *config, {});
+  auto opened = Replay::open(o.path, config->judge(false), {});
   if (!opened) return fail(opened.error());
   Replay& r = **opened;
-  r.run();
+  if (auto ok = r.run(); !ok) return fail(ok.error());
   const bool color = use_color(o.color, o.json ? nullptr : stdout);
   output::FormatOptions fopts;
   fopts.color = color;
@@ -121,15 +125,15 @@ struct ExportCliOptions {
 };
 
 int run_export(const ExportCliOptions& o) {
-  auto format = o.format.empty() ? export_format_for_path(o.output) : parse_export_format(o.format);
+  auto format = o.format.empty() ? session::export_format_for_path(o.output) : session::parse_export_format(o.format);
   if (!format) return fail(format.error());
   if (same_file(o.path, o.output))
     return fail(make_error("the output " + o.output + " is the trace being read: give another file name"));
   FindingsConfig config;
   config.fail_on.reset();
-  ReplayWants wants = wants_for({*format});
+  ReplayWants wants = session::wants_for({*format});
   wants.include_runtime = o.runtime;
-  auto opened = Replay::open(o.path, config, wants);
+  auto opened = Replay::open(o.path, config.judge(false), wants);
   if (!opened) return fail(opened.error());
   Replay& r = **opened;
   std::vector<std::string> written;
@@ -140,17 +144,18 @@ int run_export(const ExportCliOptions& o) {
     output::EventFormatter fmt(r.symbols(), r.stream(), {});
     const int64_t t0 = r.meta().start_ns;
     bool failed = false;
-    r.run([&](const model::Event& e) {
+    auto ran = r.run([&](const model::Event& e) {
       if (failed) return;
       const std::string line = fmt.json_text(e, t0) + "\n";
       failed = std::fwrite(line.data(), 1, line.size(), out->stream()) != line.size();
     });
+    if (!ran) return fail(ran.error());
     if (failed) return fail(Error::from_errno("cannot write " + o.output, errno));
     if (auto ok = out->commit(); !ok) return fail(ok.error());
     written.push_back(o.output);
   } else {
-    r.run();
-    auto files = write_export(r, *format, o.output);
+    if (auto ok = r.run(); !ok) return fail(ok.error());
+    auto files = session::write_export(r, *format, o.output);
     if (!files) return fail(files.error());
     written = *files;
   }
@@ -190,7 +195,7 @@ void register_report_commands(CLI::App& app, int& exit_code) {
       "  goscope export run.gst -o events.jsonl\n\n"
       "The format comes from the file name (.html, .json = Perfetto, .jsonl, .folded, .sarif,\n"
       "NAME.pb.gz with block / mutex / goroutine / offcpu / cpu in NAME) or from --format:\n  " +
-      export_format_names());
+      session::export_format_names());
   exp->add_option("file", eo->path, "the trace (from goscope record / capture)")->required();
   exp->add_option("-o,--output", eo->output, "the file to write")->required();
   exp->add_option("--format", eo->format, "the format, when the file name does not say");

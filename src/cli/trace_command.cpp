@@ -16,7 +16,8 @@
 #include "cli/findings_flags.h"
 #include "output/findings_report.h"
 #include "cli/commands.h"
-#include "cli/live_session.h"
+#include "cli/live_flags.h"
+#include "session/console_sinks.h"
 #include "cli/options.h"
 #include "loader/probe_plan.h"
 #include "loader/target.h"
@@ -133,9 +134,12 @@ int run_trace(const TraceCliOptions& o) {
     if (g.empty() || *end) return fail(make_error("--goid: not a goroutine id: '" + g + "'"));
     spec.goids.push_back(v);
   }
-  auto session = LiveSession::start(o.live);
-  if (!session) return fail(session.error());
-  LiveSession& s = **session;
+  auto config = o.live.resolve();
+  if (!config) return fail(config.error());
+  auto source = start_live(*config);
+  if (!source) return fail(source.error());
+  session::LiveSource& live = **source;
+  session::Session s(live, config->findings.judge(live.holders_traced()));
 
   FILE* out = stdout;
   FilePtr out_file(nullptr, &std::fclose);
@@ -149,7 +153,7 @@ int run_trace(const TraceCliOptions& o) {
   // one write(2), or the program's lines land in the middle of ours. A line-buffered
   // stream whose buffer holds any line does exactly that.
   static char line_buffer[1 << 20];
-  if (out == stdout && s.target().launched()) std::setvbuf(out, line_buffer, _IOLBF, sizeof line_buffer);
+  if (out == stdout && live.target().launched()) std::setvbuf(out, line_buffer, _IOLBF, sizeof line_buffer);
   const bool color = use_color(o.color, o.json ? nullptr : out);
   output::FormatOptions fopts;
   fopts.color = color;
@@ -161,67 +165,43 @@ int run_trace(const TraceCliOptions& o) {
   if (!filter) return fail(filter.error());
   const bool color_stderr = use_color(o.color, stderr);
 
-  s.announce("tracing");
-  uint64_t printed = 0;
-  // The event stream cannot be written (its reader went away, the disk is full): stop
-  // tracing at once rather than keep the target instrumented for nobody.
-  const std::string out_name = o.output.empty() ? "the event stream (standard output)" : o.output;
-  std::string output_error;
-  auto check_output = [&] {
-    // EINTR: a write blocked on a full pipe was interrupted by Ctrl-C / SIGTERM, which
-    // only ask goscope to stop: not a failure of the output.
-    if (std::ferror(out) && errno == EINTR) std::clearerr(out);
-    if (output_error.empty() && std::ferror(out)) {
-      output_error = "cannot write " + out_name + ": " + std::strerror(errno ? errno : EIO);
-      s.stop(output_error);
-    }
-  };
-  auto on_event = [&](const model::Event& e) {
-    if (o.quiet || !output_error.empty() || !filter->accepts(e)) return;
-    printed++;
-    const std::string line = o.json ? format.json_text(e, s.start_ns()) : format.text(e, s.start_ns());
-    std::fwrite(line.data(), 1, line.size(), out);
-    std::fputc('\n', out);
-    check_output();
-  };
-  // Deadlocks are judged live (each reported once, as soon as it has lasted
-  // --deadlock-after) and at the end.
-  auto on_second = [&](int64_t, std::vector<detect::Finding>& fresh) {
-    if (output_error.empty()) std::fflush(out);  // a closed reader shows within a second
-    check_output();
-    if (fresh.empty()) return;
-    std::fprintf(stderr, "goscope: found while tracing:\n");
-    output::print_findings(stderr, fresh, color_stderr);
-  };
-  if (auto ok = s.run(on_event, on_second); !ok) return fail(ok.error());
-  if (output_error.empty()) std::fflush(out);
-  check_output();
+  // Events as lines; deadlocks and leaks as soon as they are found (each once, when it
+  // has lasted --deadlock-after); lost events as they happen.
+  session::LossWarnings losses(stderr);
+  session::EventLines lines(out, o.output.empty() ? "the event stream (standard output)" : o.output, format,
+                            *filter, o.json, o.quiet);
+  session::FindingsAsFound found(stderr, "tracing", color_stderr);
+  s.add_sink(losses);
+  s.add_sink(lines);
+  s.add_sink(found);
+  announce("tracing", live, config->cpu_hz);
+  if (auto ok = s.run(config->run); !ok) return fail(ok.error());
 
-  output::TraceCounters counters = s.counters();
-  counters.events_printed = printed;
+  output::TraceCounters counters = s.end().counters;
+  counters.events_printed = lines.printed();
   output::SummaryOptions sopts;
   sopts.start_ns = s.start_ns();
-  sopts.end_ns = s.end_ns();
+  sopts.end_ns = s.end().end_ns;
   sopts.show_runtime = o.filter.include_runtime;
   sopts.color = color_stderr;
-  const auto findings = s.judge().finish(s.end_ns(), s.target_exited());
-  std::fprintf(stderr, "goscope: stopped (%s)\n", s.end_reason().c_str());
+  const auto& findings = s.findings();
+  std::fprintf(stderr, "goscope: stopped (%s)\n", s.end().reason.c_str());
   output::write_trace_summary(stderr, s.state(), format, counters, sopts);
   std::fprintf(stderr, "\n");
   output::print_findings(stderr, findings, color_stderr);
-  for (const auto& n : s.judge().notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
-  const FindingsConfig& config = s.findings_config();
-  if (!config.findings_path.empty())
-    if (auto ok = write_findings_file(config.findings_path, findings); !ok) return fail(ok.error());
+  for (const auto& n : s.notes()) std::fprintf(stderr, "note: %s\n", n.c_str());
+  const FindingsConfig& fc = config->findings;
+  if (!fc.findings_path.empty())
+    if (auto ok = write_findings_file(fc.findings_path, findings); !ok) return fail(ok.error());
   if (!o.summary_json.empty()) {
     const std::string text = output::trace_summary_json(s.state(), format, counters, sopts).dump(2) + "\n";
     if (auto ok = write_text_file(o.summary_json, text); !ok) return fail(ok.error());
   }
-  if (!output_error.empty()) {
-    std::fprintf(stderr, "goscope: %s: tracing stopped and the probes were detached\n", output_error.c_str());
+  if (!lines.error().empty()) {
+    std::fprintf(stderr, "goscope: %s: tracing stopped and the probes were detached\n", lines.error().c_str());
     return kExitCouldNotRun;
   }
-  return findings_exit_code(findings, config);
+  return findings_exit_code(findings, fc);
 }
 
 }  // namespace

@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/replay.h"
+#include "session/replay.h"
 #include "common/expected.h"
 
-namespace goscope::cli {
+namespace goscope::session {
 
 enum class ExportFormat {
   kBlockProfile,      // pprof: time goroutines spent blocked in sync / channel operations
@@ -43,4 +43,4 @@ ReplayWants wants_for(const std::vector<ExportFormat>& formats);
 Expected<std::vector<std::string>> write_export(const Replay& replay, ExportFormat format,
                                                 const std::string& path);
 
-}  // namespace goscope::cli
+}  // namespace goscope::session

@@ -1,4 +1,4 @@
-#include "cli/exports.h"
+#include "session/exports.h"
 
 #include <algorithm>
 #include <cctype>
@@ -14,7 +14,7 @@
 #define GOSCOPE_VERSION "0.0.0"
 #endif
 
-namespace goscope::cli {
+namespace goscope::session {
 
 namespace {
 
@@ -206,4 +206,4 @@ Expected<std::vector<std::string>> write_export(const Replay& replay, ExportForm
   return written;
 }
 
-}  // namespace goscope::cli
+}  // namespace goscope::session
