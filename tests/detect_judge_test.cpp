@@ -10,13 +10,14 @@
 #include <set>
 
 #include "synthetic_events.h"
-#include "table_oracle.h"
+#include "fake_process.h"
 #include "testprogs.h"
 
 namespace goscope::detect {
 namespace {
 
 using goscope::testing::SyntheticEvents;
+using goscope::testing::FakeProcess;
 using goscope::testing::TableOracle;
 using model::Event;
 using model::EventKind;
@@ -26,48 +27,6 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kS = 1'000 * kMs;
 constexpr int64_t kT0 = 100 * kS;
 constexpr uint64_t kC1 = 0xc000020060;
-
-// An oracle that answers from a table the test keeps.
-class ForwardingOracle : public ReachabilityOracle {
- public:
-  explicit ForwardingOracle(TableOracle& table) : table_(table) {}
-  Answer reachable(std::span<const uint64_t> t, const std::set<uint64_t>& excluded) override {
-    return table_.reachable(t, excluded);
-  }
-  std::optional<std::unordered_set<uint64_t>> reachable_from_goroutine(uint64_t goid,
-                                                                       std::span<const uint64_t> t) override {
-    return table_.reachable_from_goroutine(goid, t);
-  }
-  std::optional<uint64_t> read_word(uint64_t address) override { return table_.read_word(address); }
-
- private:
-  TableOracle& table_;
-};
-
-// The process: each look returns the next snapshot queued (or the last one again),
-// or fails when none is queued.
-class FakeProcess : public ProcessView {
- public:
-  bool is_gone = false;
-  std::deque<model::ProcessSnapshot> snapshots;
-  TableOracle table;
-  int looks = 0;
-  int scans = 0;
-
-  bool gone() override { return is_gone; }
-  Expected<Look> look() override {
-    looks++;
-    if (snapshots.empty()) return make_error("cannot read the process (the test says so)");
-    Look l;
-    l.snapshot = snapshots.front();
-    if (snapshots.size() > 1) snapshots.pop_front();
-    return l;
-  }
-  std::unique_ptr<ReachabilityOracle> reachability(const model::ProcessSnapshot&, uint64_t) override {
-    scans++;
-    return std::make_unique<ForwardingOracle>(table);
-  }
-};
 
 class FakePause : public Pause {
  public:
