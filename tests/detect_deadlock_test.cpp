@@ -38,8 +38,8 @@ class Detect : public ::testing::Test {
   void open(const std::string& prog) {
     s = std::make_unique<SyntheticEvents>(prog);
     ASSERT_TRUE(s->ok());
-    symbols = std::make_shared<StackSymbolizer>(*s->binary, s->stacks);
-    model = std::make_unique<StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s->binary, s->stacks);
+    model = std::make_unique<state::StateModel>(symbols);
     sites = std::make_unique<LockSites>(symbols->code());
   }
   void SetUp() override { GS_REQUIRE_TESTPROGS(); }
@@ -83,8 +83,8 @@ class Detect : public ::testing::Test {
   }
 
   std::unique_ptr<SyntheticEvents> s;
-  std::shared_ptr<StackSymbolizer> symbols;
-  std::unique_ptr<StateModel> model;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> model;
   std::unique_ptr<LockSites> sites;
   std::unique_ptr<DeadlockDetector> detector;
 };

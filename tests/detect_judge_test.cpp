@@ -46,8 +46,8 @@ class JudgeTest : public ::testing::Test {
     GS_REQUIRE_TESTPROGS();
     s = std::make_unique<SyntheticEvents>("bug_chancycle");
     ASSERT_TRUE(s->ok());
-    symbols = std::make_shared<StackSymbolizer>(*s->binary, s->stacks);
-    model = std::make_unique<StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s->binary, s->stacks);
+    model = std::make_unique<state::StateModel>(symbols);
     config.deadlock_after_ns = 1 * kS;
     // main sleeps (not every goroutine is stuck): what is judged below is a leak.
     Event e = SyntheticEvents::event(
@@ -88,8 +88,8 @@ class JudgeTest : public ::testing::Test {
   }
 
   std::unique_ptr<SyntheticEvents> s;
-  std::shared_ptr<StackSymbolizer> symbols;
-  std::unique_ptr<StateModel> model;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> model;
   JudgeConfig config;
   FakeProcess process;
   FakePause pause;

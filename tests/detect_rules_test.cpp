@@ -44,8 +44,8 @@ class DetectRules : public ::testing::Test {
     GS_REQUIRE_TESTPROGS();
     s = std::make_unique<SyntheticEvents>();
     ASSERT_TRUE(s->ok());
-    symbols = std::make_shared<StackSymbolizer>(*s->binary, s->stacks);
-    model = std::make_unique<StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s->binary, s->stacks);
+    model = std::make_unique<state::StateModel>(symbols);
     engine = std::make_unique<RulesEngine>();
     sink_line = s->source_line(R"(^\s*for v := range squares \{)");
     main_recv_line = s->source_line(R"(^\s*sum := <-result$)");
@@ -132,8 +132,8 @@ class DetectRules : public ::testing::Test {
   }
 
   std::unique_ptr<SyntheticEvents> s;
-  std::shared_ptr<StackSymbolizer> symbols;
-  std::unique_ptr<StateModel> model;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> model;
   std::unique_ptr<RulesEngine> engine;
   int sink_line = 0, main_recv_line = 0, sink_go_line = 0;
   model::StackId sink_park = 0, main_park = 0, main_lock = 0, sink_lock = 0;
@@ -204,7 +204,7 @@ TEST_F(DetectRules, ShortBlockingIdleWaitsAndRuntimeGoroutinesAreNotLongBlocking
   const auto sites = model->blocking_by_site(now);
   ASSERT_EQ(sites.size(), 5u);
   EXPECT_EQ(std::count_if(sites.begin(), sites.end(),
-                          [](const SiteBlocking& b) { return b.totals.max_ns >= kSec; }),
+                          [](const state::SiteBlocking& b) { return b.totals.max_ns >= kSec; }),
             4);
   EXPECT_TRUE(of_rule(findings(now), Rule::kLongBlocking).empty());
 
@@ -285,7 +285,7 @@ TEST_F(DetectRules, UncontendedAndBrieflyContendedLocksAreHealthy) {
     feed(lock(3 + i % 4, t, i % 10 == 0 ? 4 * kMs : 0, main_lock));  // 20 waits of 4 ms = 80 ms
     feed(unlock(3 + i % 4, t + 50 * kUs));
   }
-  const MutexInfo& m = model->mutexes().at(kMutex);
+  const state::MutexInfo& m = model->mutexes().at(kMutex);
   EXPECT_EQ(m.acquisitions, 200u);
   EXPECT_EQ(m.contended, 20u);
   EXPECT_EQ(m.wait_total_ns, 80 * kMs);
@@ -637,7 +637,7 @@ TEST(DetectRulesHistogram, QuantilesWithinASixteenth) {
 }
 
 TEST_F(DetectRules, LocationsCopyTheSymbolizedFrames) {
-  const SymbolizedStack& stack = symbols->stack(sink_park);
+  const state::SymbolizedStack& stack = symbols->stack(sink_park);
   ASSERT_EQ(stack.site, 3);
   const Location site = to_location(stack.frames[3]);
   EXPECT_EQ(site.function, "main.main.func4");
@@ -650,7 +650,7 @@ TEST_F(DetectRules, LocationsCopyTheSymbolizedFrames) {
   EXPECT_EQ(two[0].function, "runtime.gopark");
   EXPECT_EQ(two[1].function, "runtime.chanrecv");
   EXPECT_EQ(to_locations(stack, 100).size(), stack.frames.size());
-  EXPECT_FALSE(to_location(CodeFrame{}).known());
+  EXPECT_FALSE(to_location(state::CodeFrame{}).known());
 }
 
 }  // namespace

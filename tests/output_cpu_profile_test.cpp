@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 #include "synthetic_events.h"
 #include "testprogs.h"
 
@@ -42,7 +42,7 @@ class Samples {
  public:
   explicit Samples(const std::string& version) : s("pipeline", version) {
     if (!s.ok()) return;
-    symbols = std::make_shared<detect::StackSymbolizer>(*s.binary, s.stacks);
+    symbols = std::make_shared<state::StackSymbolizer>(*s.binary, s.stacks);
     const int sum_line = s.source_line(R"(^\t\t\tsum \+= v$)");
     // The sink's loop: a sampled instruction (exact) in the middle of the function.
     const uint64_t sum_pc = s.call_at("main.main.func4", sum_line) - 1;
@@ -104,7 +104,7 @@ class Samples {
   }
 
   SyntheticEvents s;
-  std::shared_ptr<detect::StackSymbolizer> symbols;
+  std::shared_ptr<state::StackSymbolizer> symbols;
   model::StackId sink = 0, square = 0, recv = 0;
 };
 

@@ -30,8 +30,8 @@ class OutputEventFilter : public ::testing::Test {
     GS_REQUIRE_TESTPROGS();
     s = std::make_unique<SyntheticEvents>();
     ASSERT_TRUE(s->ok());
-    symbols = std::make_shared<detect::StackSymbolizer>(*s->binary, s->stacks);
-    state = std::make_unique<detect::StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s->binary, s->stacks);
+    state = std::make_unique<state::StateModel>(symbols);
     const int sink_line = s->source_line(R"(^\s*for v := range squares \{)");
     sink_park = s->stack({s->entry("runtime.gopark"), s->in("runtime.chanrecv"), s->in("runtime.chanrecv2"),
                           s->call_at("main.main.func4", sink_line), s->in("runtime.goexit")});
@@ -63,8 +63,8 @@ class OutputEventFilter : public ::testing::Test {
   }
 
   std::unique_ptr<SyntheticEvents> s;
-  std::shared_ptr<detect::StackSymbolizer> symbols;
-  std::unique_ptr<detect::StateModel> state;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> state;
   model::StackId sink_park = 0, fact_stack = 0, worker_park = 0;
 };
 

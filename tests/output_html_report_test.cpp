@@ -72,8 +72,8 @@ class HtmlReport : public ::testing::Test {
     GS_REQUIRE_TESTPROGS();
     s = std::make_unique<SyntheticEvents>("bug_abba");
     ASSERT_TRUE(s->ok());
-    symbols = std::make_shared<detect::StackSymbolizer>(*s->binary, s->stacks);
-    state = std::make_unique<detect::StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s->binary, s->stacks);
+    state = std::make_unique<state::StateModel>(symbols);
 
     // A channel main made, with a goroutine waiting on it now (below).
     Event make = SyntheticEvents::event(EventKind::kChanMake, 1, kT0 - 2 * kS,
@@ -187,7 +187,7 @@ class HtmlReport : public ::testing::Test {
       tr.segments = std::move(segs);
       t.tracks.push_back(std::move(tr));
     };
-    using detect::GoroutineState;
+    using state::GoroutineState;
     const auto blocked = [&](int64_t a, int64_t b, const char* reason, uint64_t object, ObjectKind kind,
                              model::StackId stack) {
       return Segment{.start_ns = a,
@@ -240,8 +240,8 @@ class HtmlReport : public ::testing::Test {
   }
 
   std::unique_ptr<SyntheticEvents> s;
-  std::shared_ptr<detect::StackSymbolizer> symbols;
-  std::unique_ptr<detect::StateModel> state;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> state;
   std::vector<detect::Finding> findings;
   TraceMeta meta;
   TraceEnd end;
@@ -423,7 +423,7 @@ TEST_F(HtmlReport, TimelineKeepsTheLanesBlockedLongestAndMergesBusyLanes) {
     track.segments.push_back(
         {.start_ns = i * kMs,
          .end_ns = (i + 1) * kMs,
-         .state = i % 3 ? detect::GoroutineState::kRunning : detect::GoroutineState::kBlocked,
+         .state = i % 3 ? state::GoroutineState::kRunning : state::GoroutineState::kBlocked,
          .wait_reason = s->reason("chan send")});
   busy.tracks.push_back(track);
   in.timeline = &busy;

@@ -195,9 +195,9 @@ TEST_F(OutputPerfetto, LargeTimelineSplitsIntoStandaloneParts) {
     for (int64_t at = 0; at < kEnd; at += 250 * kUs) {
       const int64_t offset = static_cast<int64_t>(goid) * kUs;  // not all at once
       tr.segments.push_back(
-          {kT0 + at + offset, kT0 + at + offset + 50 * kUs, detect::GoroutineState::kRunning});
+          {kT0 + at + offset, kT0 + at + offset + 50 * kUs, state::GoroutineState::kRunning});
       Segment b{kT0 + at + offset + 50 * kUs, kT0 + std::min(at + offset + 250 * kUs, kEnd),
-                detect::GoroutineState::kBlocked};
+                state::GoroutineState::kBlocked};
       b.wait_reason = lock_reason;
       b.object = kMutex;
       b.object_kind = model::ObjectKind::kMutex;
@@ -209,7 +209,7 @@ TEST_F(OutputPerfetto, LargeTimelineSplitsIntoStandaloneParts) {
   }
   GoroutineTrack sleeper;  // blocked the whole time: a piece in every part
   sleeper.goid = 99;
-  sleeper.segments.push_back({kT0, kT0 + kEnd, detect::GoroutineState::kBlocked});
+  sleeper.segments.push_back({kT0, kT0 + kEnd, state::GoroutineState::kBlocked});
   t.tracks.push_back(sleeper);
   std::sort(t.flows.begin(), t.flows.end(),
             [](const Flow& a, const Flow& b) { return a.from_ns < b.from_ns; });

@@ -18,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "detect/goroutine_state.h"
-#include "detect/stack_symbolizer.h"
+#include "state/state_model.h"
+#include "state/stack_symbolizer.h"
 #include "model/snapshot.h"
 #include "output/folded.h"
 #include "synthetic_events.h"
@@ -57,8 +57,8 @@ class Stream {
  public:
   explicit Stream(const std::string& version) : s("mutex_contention", version) {
     if (!s.ok()) return;
-    symbols = std::make_shared<detect::StackSymbolizer>(*s.binary, s.stacks);
-    state = std::make_unique<detect::StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s.binary, s.stacks);
+    state = std::make_unique<state::StateModel>(symbols);
     recv_line = s.source_line(R"(ids := \[\]int64\{<-announce)");
     wait_line = s.source_line(R"(^\tgw\.Wait\(\)$)");
     sleep_line = s.source_line(R"(time\.Sleep\(tp\.HoldDuration)");
@@ -214,8 +214,8 @@ class Stream {
   }
 
   SyntheticEvents s;
-  std::shared_ptr<detect::StackSymbolizer> symbols;
-  std::unique_ptr<detect::StateModel> state;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> state;
   int recv_line = 0, wait_line = 0, sleep_line = 0, lock_line = 0, unlock_line = 0;
   model::StackId recv = 0, wg_wait = 0, sleep = 0, lock_park = 0, lock_slow_entry = 0, unlock_slow_entry = 0,
                  release = 0, gc_idle = 0, send = 0;

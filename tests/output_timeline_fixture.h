@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 #include "output/timeline.h"
 #include "synthetic_events.h"
 #include "testprogs.h"
@@ -28,8 +28,8 @@ class TimelineFixture : public ::testing::Test {
     GS_REQUIRE_TESTPROGS();
     s = std::make_unique<testing::SyntheticEvents>();
     ASSERT_TRUE(s->ok());
-    symbols = std::make_shared<detect::StackSymbolizer>(*s->binary, s->stacks);
-    model = std::make_unique<detect::StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s->binary, s->stacks);
+    model = std::make_unique<state::StateModel>(symbols);
     sink_line = s->source_line(R"(^\s*for v := range squares \{)");
     main_recv_line = s->source_line(R"(^\s*sum := <-result$)");
     sink_park = s->stack({s->entry("runtime.gopark"), s->in("runtime.chanrecv"), s->in("runtime.chanrecv2"),
@@ -108,8 +108,8 @@ class TimelineFixture : public ::testing::Test {
   }
 
   std::unique_ptr<testing::SyntheticEvents> s;
-  std::shared_ptr<detect::StackSymbolizer> symbols;
-  std::unique_ptr<detect::StateModel> model;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> model;
   std::unique_ptr<TimelineBuilder> builder;
   int sink_line = 0;
   int main_recv_line = 0;

@@ -13,7 +13,7 @@
 namespace goscope::output {
 namespace {
 
-using detect::GoroutineState;
+using state::GoroutineState;
 using model::EventKind;
 using model::ObjectKind;
 
@@ -223,7 +223,7 @@ TEST_F(OutputTimeline, AttachSnapshotStartsInItsState) {
 TEST_F(OutputTimeline, RuntimeGoroutinesOnlyWhenAsked) {
   for (bool include : {false, true}) {
     SCOPED_TRACE(include);
-    model = std::make_unique<detect::StateModel>(symbols);
+    model = std::make_unique<state::StateModel>(symbols);
     TimelineOptions o;
     o.include_runtime = include;
     start(o);

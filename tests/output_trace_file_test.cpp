@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/code_info.h"
+#include "state/code_info.h"
 #include "output/findings_codec.h"
 #include "symbolizer/symbolizer.h"
 #include "testprogs.h"
@@ -37,7 +37,7 @@ namespace fs = std::filesystem;
 // ---- helpers
 
 // A CodeInfo with fixed answers, for tests about the format rather than a binary.
-class FixedCode final : public detect::CodeInfo {
+class FixedCode final : public state::CodeInfo {
  public:
   FixedCode() {
     build_.go_version = "go1.22.3";
@@ -51,7 +51,7 @@ class FixedCode final : public detect::CodeInfo {
     offsets_.p_timers = 4096;
     wait_reasons_ = {"", "GC assist marking", "chan receive", "chan send"};
   }
-  std::vector<detect::SourceFrame> frames(uint64_t vaddr) const override {
+  std::vector<state::SourceFrame> frames(uint64_t vaddr) const override {
     if (vaddr < 0x401000 || vaddr >= 0x500000) return {};
     const int line = static_cast<int>(vaddr & 0xff);
     if (vaddr & 0x100)
@@ -63,7 +63,7 @@ class FixedCode final : public detect::CodeInfo {
     if (vaddr < 0x401000 || vaddr >= 0x500000) return std::nullopt;
     return vaddr & ~uint64_t(0xfff);
   }
-  const detect::LockLines& lock_lines(uint64_t entry) const override {
+  const state::LockLines& lock_lines(uint64_t entry) const override {
     return entry == 0x402000 ? locks_ : none_;
   }
   std::string_view goroot_src() const override { return "/usr/lib/go-1.22/src/"; }
@@ -75,8 +75,8 @@ class FixedCode final : public detect::CodeInfo {
   sym::BuildInfo build_;
   sym::GoOffsets offsets_;
   std::vector<std::string> wait_reasons_;
-  detect::LockLines locks_{{12, 40}, {55}};
-  detect::LockLines none_;
+  state::LockLines locks_{{12, 40}, {55}};
+  state::LockLines none_;
 };
 
 class TempDir {
@@ -542,7 +542,7 @@ TEST(OutputTraceFile, CodeTablesAnswerAsTheBinaryDid) {
   GS_REQUIRE_TESTPROGS();
   auto binary = sym::GoBinary::open(testing::testprog("1.22", "default", "bug_abba"));
   ASSERT_TRUE(binary) << binary.error().message;
-  const auto live = detect::binary_code_info(**binary);
+  const auto live = state::binary_code_info(**binary);
   const auto& tab = (*binary)->pclntab();
   auto entry = [&](const char* name) {
     auto a = (*binary)->function_address(name);

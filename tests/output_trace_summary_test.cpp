@@ -27,7 +27,7 @@ constexpr uint64_t kMutex = 0xc0000180a0;
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kT0 = 3'000 * kMs;
 
-std::string text_of(const detect::StateModel& state, const EventFormatter& format,
+std::string text_of(const state::StateModel& state, const EventFormatter& format,
                     const TraceCounters& counters, const SummaryOptions& options) {
   char* buf = nullptr;
   size_t size = 0;
@@ -46,7 +46,7 @@ class OutputTraceSummary : public ::testing::Test {
     s = std::make_unique<SyntheticEvents>();
     ASSERT_TRUE(s->ok());
     format = std::make_unique<EventFormatter>(*s->binary, s->info, FormatOptions{});
-    state = std::make_unique<detect::StateModel>(format->symbols());
+    state = std::make_unique<state::StateModel>(format->symbols());
     sink_line = s->source_line(R"(^\s*for v := range squares \{)");
     main_line = s->source_line(R"(^\s*sum := <-result$)");
     sink_park = s->stack({s->entry("runtime.gopark"), s->in("runtime.chanrecv"), s->in("runtime.chanrecv2"),
@@ -130,7 +130,7 @@ class OutputTraceSummary : public ::testing::Test {
 
   std::unique_ptr<SyntheticEvents> s;
   std::unique_ptr<EventFormatter> format;
-  std::unique_ptr<detect::StateModel> state;
+  std::unique_ptr<state::StateModel> state;
   int sink_line = 0, main_line = 0;
   model::StackId sink_park = 0, lock_park = 0;
   SummaryOptions options;
@@ -207,7 +207,7 @@ TEST_F(OutputTraceSummary, RuntimeShownWhenAskedAndRowsLimited) {
 }
 
 TEST_F(OutputTraceSummary, NoOperationCountsWithoutEveryOperation) {
-  detect::StateModel quiet(format->symbols());
+  state::StateModel quiet(format->symbols());
   Event make = SyntheticEvents::event(EventKind::kChanMake, 1, kT0, sink_park);
   make.object = kChan;
   quiet.apply(make);

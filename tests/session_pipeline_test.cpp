@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "detect/code_info.h"
+#include "state/code_info.h"
 #include "fake_process.h"
 #include "output/trace_file.h"
 #include "session/replay_source.h"
@@ -46,14 +46,14 @@ class ScriptedSource final : public Source {
   };
 
   ScriptedSource(SyntheticEvents& s, detect::ProcessView* process)
-      : s_(s), process_(process), symbols_(std::make_shared<detect::StackSymbolizer>(*s.binary, s.stacks)) {}
+      : s_(s), process_(process), symbols_(std::make_shared<state::StackSymbolizer>(*s.binary, s.stacks)) {}
 
   std::vector<Item> script;
   int pumps = 0;
   std::string end_reason = "the script ended";
 
   const model::StreamInfo& stream() const override { return s_.info; }
-  std::shared_ptr<const detect::StackSymbolizer> symbols() const override { return symbols_; }
+  std::shared_ptr<const state::StackSymbolizer> symbols() const override { return symbols_; }
   detect::ProcessView* process() override { return process_; }
   bool holders_traced() const override { return false; }
   bool live() const override { return false; }
@@ -88,7 +88,7 @@ class ScriptedSource final : public Source {
  private:
   SyntheticEvents& s_;
   detect::ProcessView* process_;
-  std::shared_ptr<const detect::StackSymbolizer> symbols_;
+  std::shared_ptr<const state::StackSymbolizer> symbols_;
   size_t next_ = 0;
   int64_t last_ns_ = kT0;
 };
@@ -186,9 +186,9 @@ TEST_F(SessionPipeline, SinksSeeTheSeedTheEventsTheSecondsAndTheEndInOrder) {
   EXPECT_EQ(process.looks, 2);  // at second 2, and once more at the end
   EXPECT_EQ(session.end().counters.events_seen, 7u);
   // A CPU sample is for the CPU profile only: goroutine 1 is still asleep in the model.
-  const detect::GoroutineInfo* main = session.state().goroutine(1);
+  const state::GoroutineInfo* main = session.state().goroutine(1);
   ASSERT_NE(main, nullptr);
-  EXPECT_EQ(main->state, detect::GoroutineState::kBlocked);
+  EXPECT_EQ(main->state, state::GoroutineState::kBlocked);
 }
 
 TEST_F(SessionPipeline, ASinkCanStopTheSession) {
@@ -228,7 +228,7 @@ TEST_F(SessionPipeline, ARecordedVerdictComesBackFromTheTraceFile) {
                      SyntheticEvents::event(EventKind::kCpuSample, 1, kT0 + 3 * kS)};
     output::TraceMeta meta;
     meta.start_ns = kT0;
-    auto writer = output::TraceWriter::create(path, meta, detect::binary_code_info(*s->binary), s->stacks);
+    auto writer = output::TraceWriter::create(path, meta, state::binary_code_info(*s->binary), s->stacks);
     ASSERT_TRUE(writer) << writer.error().message;
     Session session(source, judge);
     TraceFileSink file(**writer);

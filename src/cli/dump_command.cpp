@@ -22,8 +22,8 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/hex.h"
-#include "detect/goroutine_state.h"
-#include "detect/stack_symbolizer.h"
+#include "state/state_model.h"
+#include "state/stack_symbolizer.h"
 #include "loader/privileges.h"
 #include "loader/snapshot_reader.h"
 #include "model/snapshot.h"
@@ -408,7 +408,7 @@ Expected<void> write_goroutine_profile(const std::string& path, const model::Pro
     // No creation site: a goroutine whose stack could not be read keeps an empty stack.
     goroutines.push_back({g.goid, status_text(g), pcs.empty() ? 0 : stacks.intern(pcs), 0});
   }
-  const detect::StackSymbolizer symbols(bin, stacks);
+  const state::StackSymbolizer symbols(bin, stacks);
   output::ProfileContext ctx;
   ctx.symbols = &symbols;
   ctx.exe_name = proc.exe_name();
@@ -448,8 +448,8 @@ int run_dump(const DumpOptions& o) {
   std::vector<std::string> notes;
   if (!o.no_analysis) {
     model::StackTable stacks;
-    auto symbols = std::make_shared<detect::StackSymbolizer>(**bin, stacks);
-    detect::StateModel state(symbols);
+    auto symbols = std::make_shared<state::StackSymbolizer>(**bin, stacks);
+    state::StateModel state(symbols);
     state.seed(*snap, proc->load_bias(), stacks);
     model::StreamInfo info;
     info.wait_reasons = (*bin)->offsets().wait_reasons;

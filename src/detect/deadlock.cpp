@@ -50,7 +50,7 @@ std::string object_word(ObjectKind k) {
 }
 
 struct Suspect {
-  const GoroutineInfo* g = nullptr;
+  const state::GoroutineInfo* g = nullptr;
   WaitKind kind = WaitKind::kChannel;
   ObjectRef lock;                 // the lock waited on (lock kinds)
   std::vector<uint64_t> targets;  // objects that whoever wakes it must reach (channel, WaitGroup, Cond)
@@ -65,20 +65,20 @@ struct Edge {
 
 }  // namespace
 
-DeadlockDetector::DeadlockDetector(const StateModel& model, const model::StreamInfo& stream,
+DeadlockDetector::DeadlockDetector(const state::StateModel& model, const model::StreamInfo& stream,
                                    const LockSites* lock_sites, ReachabilityOracle* oracle)
     : model_(model), stream_(stream), lock_sites_(lock_sites), oracle_(oracle) {}
 
 std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOptions& opt) {
   std::vector<Finding> findings;
   notes_.clear();
-  const StackSymbolizer& symbols = model_.symbols();
+  const state::StackSymbolizer& symbols = model_.symbols();
 
   // Alive goroutines of the program (the runtime's own never take the program's locks
   // nor use its channels; their stacks still count as roots for the oracle).
-  std::vector<const GoroutineInfo*> alive;
-  for (const GoroutineInfo* g : model_.goroutines())
-    if (g->state != GoroutineState::kExited && !g->runtime) alive.push_back(g);
+  std::vector<const state::GoroutineInfo*> alive;
+  for (const state::GoroutineInfo* g : model_.goroutines())
+    if (g->state != state::GoroutineState::kExited && !g->runtime) alive.push_back(g);
 
   std::unordered_map<uint64_t, const model::GoroutineSnapshot*> confirm;
   if (opt.confirm)
@@ -87,15 +87,15 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
   auto is_timer_channel = [&](uint64_t address) {
     auto it = model_.channels().find(address);
     if (it == model_.channels().end() || !it->second.made_at) return false;
-    for (const CodeFrame& f : symbols.stack(it->second.made_at).frames)
+    for (const state::CodeFrame& f : symbols.stack(it->second.made_at).frames)
       if (f.function.starts_with("time.")) return true;
     return false;
   };
 
   // 1. Suspects: blocked long enough on something only another goroutine can end.
   std::map<uint64_t, Suspect> suspects;  // by goid
-  for (const GoroutineInfo* g : alive) {
-    if (g->state != GoroutineState::kBlocked) continue;
+  for (const state::GoroutineInfo* g : alive) {
+    if (g->state != state::GoroutineState::kBlocked) continue;
     if (now_ns - g->since_ns < opt.min_blocked_ns) continue;
     const std::string_view reason = stream_.wait_reason_name(g->wait_reason);
     Suspect s;
@@ -155,9 +155,9 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
   }
 
   // 2. Lock holders: traced, or inferred from stacks.
-  auto stack_of = [&](const GoroutineInfo* g) { return symbols.stacks().get(g->park_stack); };
+  auto stack_of = [&](const state::GoroutineInfo* g) { return symbols.stacks().get(g->park_stack); };
   std::set<uint64_t> alive_ids;
-  for (const GoroutineInfo* g : alive) alive_ids.insert(g->goid);
+  for (const state::GoroutineInfo* g : alive) alive_ids.insert(g->goid);
   struct Holders {
     std::vector<uint64_t> goids;
     bool inferred = false;
@@ -167,7 +167,7 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
   // once per distinct stack (thousands of goroutines waiting on one mutex share both;
   // without the memos a dump of 100,000 goroutines took minutes, quadratically).
   std::map<std::pair<model::StackId, LockAction>, bool> takes_memo;
-  auto stack_takes = [&](const GoroutineInfo* g, LockAction action) {
+  auto stack_takes = [&](const state::GoroutineInfo* g, LockAction action) {
     auto [it, fresh] = takes_memo.try_emplace({g->park_stack, action}, false);
     if (fresh) it->second = lock_sites_->stack_takes(stack_of(g), action);
     return it->second;
@@ -181,8 +181,8 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
       h.unknown = true;
       return h;
     }
-    for (const GoroutineInfo* g : alive) {
-      if (g->state != GoroutineState::kBlocked || !g->park_stack) {
+    for (const state::GoroutineInfo* g : alive) {
+      if (g->state != state::GoroutineState::kBlocked || !g->park_stack) {
         h.unknown = true;  // running, runnable or never seen blocked: could hold anything
         break;
       }
@@ -418,16 +418,16 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
     return best;
   };
 
-  auto site_of = [&](const GoroutineInfo* g) -> std::optional<Location> {
-    if (const CodeFrame* f = symbols.stack(g->park_stack).site_frame()) return to_location(*f);
+  auto site_of = [&](const state::GoroutineInfo* g) -> std::optional<Location> {
+    if (const state::CodeFrame* f = symbols.stack(g->park_stack).site_frame()) return to_location(*f);
     return std::nullopt;
   };
   auto describe_goroutine = [&](uint64_t goid, const std::vector<Edge>& held) {
-    const GoroutineInfo* g = suspects.count(goid) ? suspects[goid].g : model_.goroutine(goid);
+    const state::GoroutineInfo* g = suspects.count(goid) ? suspects[goid].g : model_.goroutine(goid);
     FindingGoroutine fg;
     fg.goid = goid;
     if (!g) return fg;
-    fg.state = goroutine_state_name(g->state);
+    fg.state = state::goroutine_state_name(g->state);
     fg.wait_reason = std::string(stream_.wait_reason_name(g->wait_reason));
     for (const ObjectRef& o : g->waiting_on) fg.waits_on.push_back(o.address);
     for (const Edge& e : held) fg.holds.push_back(e.object);
@@ -452,11 +452,11 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
     if (kind == ObjectKind::kChannel) {
       auto it = model_.channels().find(address);
       if (it != model_.channels().end()) {
-        const ChannelInfo& c = it->second;
+        const state::ChannelInfo& c = it->second;
         if (c.capacity == 0) o.detail = "unbuffered";
         if (c.capacity > 0) o.detail = "buffer of " + std::to_string(c.capacity);
         if (c.made_at) {
-          if (const CodeFrame* f = symbols.stack(c.made_at).site_frame()) o.made_at = to_location(*f);
+          if (const state::CodeFrame* f = symbols.stack(c.made_at).site_frame()) o.made_at = to_location(*f);
         }
       }
     }
@@ -664,7 +664,7 @@ std::vector<Finding> DeadlockDetector::detect(int64_t now_ns, const DeadlockOpti
     f.severity = rule_info(f.rule).default_severity;
     f.detected_ns = now_ns;
     std::sort(goids.begin(), goids.end());
-    const GoroutineInfo* g0 = suspects[goids.front()].g;
+    const state::GoroutineInfo* g0 = suspects[goids.front()].g;
     const std::string reason(stream_.wait_reason_name(g0->wait_reason));
     const auto& [function, file, line, wait_reason] = site;
     const bool forever = suspects[goids.front()].kind == WaitKind::kForever;

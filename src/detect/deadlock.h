@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "detect/findings.h"
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 #include "detect/lock_sites.h"
 #include "detect/reachability_oracle.h"
 #include "model/event.h"
@@ -55,7 +55,7 @@ class DeadlockDetector {
   // All must outlive the detector. `lock_sites` and `oracle` may be null: without them
   // lock holders cannot be inferred and channel / WaitGroup / Cond waits cannot be
   // judged (those goroutines then count as possibly woken).
-  DeadlockDetector(const StateModel& model, const model::StreamInfo& stream, const LockSites* lock_sites,
+  DeadlockDetector(const state::StateModel& model, const model::StreamInfo& stream, const LockSites* lock_sites,
                    ReachabilityOracle* oracle);
 
   std::vector<Finding> detect(int64_t now_ns, const DeadlockOptions& options);
@@ -65,7 +65,7 @@ class DeadlockDetector {
 
  private:
   std::vector<std::string> notes_;
-  const StateModel& model_;
+  const state::StateModel& model_;
   const model::StreamInfo& stream_;
   const LockSites* lock_sites_;
   ReachabilityOracle* oracle_;

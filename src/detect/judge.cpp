@@ -14,10 +14,10 @@ class ThreadPause : public Pause {
 };
 
 // The goroutines blocked long enough to be judged, as a string that changes when they do.
-std::string suspect_signature(const StateModel& model, int64_t now_ns, int64_t after_ns) {
+std::string suspect_signature(const state::StateModel& model, int64_t now_ns, int64_t after_ns) {
   std::string sig;
-  for (const GoroutineInfo* g : model.goroutines()) {
-    if (g->runtime || g->state != GoroutineState::kBlocked) continue;
+  for (const state::GoroutineInfo* g : model.goroutines()) {
+    if (g->runtime || g->state != state::GoroutineState::kBlocked) continue;
     if (now_ns - g->since_ns < after_ns) continue;
     sig += std::to_string(g->goid) + "@" + std::to_string(g->since_ns) + ",";
   }
@@ -31,7 +31,7 @@ Pause& real_pause() {
   return pause;
 }
 
-Judge::Judge(const StateModel& model, const model::StreamInfo& stream, ProcessView* process,
+Judge::Judge(const state::StateModel& model, const model::StreamInfo& stream, ProcessView* process,
              const JudgeConfig& config, Pause& pause)
     : model_(model),
       stream_(stream),

@@ -30,7 +30,7 @@
 #include "common/expected.h"
 #include "detect/deadlock.h"
 #include "detect/findings.h"
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 #include "detect/lock_sites.h"
 #include "detect/process_view.h"
 #include "detect/reachability_oracle.h"
@@ -64,7 +64,7 @@ class Judge {
  public:
   // `model` is fed the events by the caller (before apply()); `process` is null when
   // there is none to look at (a replay). Both must outlive the judge.
-  Judge(const StateModel& model, const model::StreamInfo& stream, ProcessView* process,
+  Judge(const state::StateModel& model, const model::StreamInfo& stream, ProcessView* process,
         const JudgeConfig& config, Pause& pause = real_pause());
   ~Judge();
 
@@ -94,7 +94,7 @@ class Judge {
   void remember(std::vector<Finding>& found, std::vector<Finding>* fresh);
   void note(const std::string& text);
 
-  const StateModel& model_;
+  const state::StateModel& model_;
   const model::StreamInfo& stream_;
   ProcessView* process_;
   JudgeConfig config_;

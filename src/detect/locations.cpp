@@ -5,7 +5,7 @@
 
 namespace goscope::detect {
 
-Location to_location(const CodeFrame& frame) {
+Location to_location(const state::CodeFrame& frame) {
   Location l;
   l.function = std::string(frame.function);
   l.file = std::string(frame.file);
@@ -15,7 +15,7 @@ Location to_location(const CodeFrame& frame) {
   return l;
 }
 
-std::vector<Location> to_locations(const SymbolizedStack& stack, size_t max) {
+std::vector<Location> to_locations(const state::SymbolizedStack& stack, size_t max) {
   std::vector<Location> out;
   const size_t n = std::min(max, stack.frames.size());
   out.reserve(n);

@@ -2,18 +2,18 @@
 
 #include <string_view>
 
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 
 namespace goscope::detect {
 
 namespace {
 
 bool in_sync_package(std::string_view function) {
-  const std::string_view pkg = package_of(function);
+  const std::string_view pkg = state::package_of(function);
   return pkg == "sync" || pkg == "internal/sync" || pkg == "runtime" || pkg == "sync/atomic";
 }
 
-const std::vector<int>& lines_of(const LockLines& l, LockAction action) {
+const std::vector<int>& lines_of(const state::LockLines& l, LockAction action) {
   return action == LockAction::kLock ? l.lock : l.rlock;
 }
 

@@ -2,7 +2,7 @@
 // events were not traced (sync.Mutex stores no owner). A goroutine can hold a
 // lock it took in a function that is still on its stack; a function "takes a
 // lock" when sync.(*Mutex).Lock (or RWMutex.Lock / RLock, internal/sync's Mutex)
-// is inlined into it or called from it (detect::CodeInfo::lock_lines: from the
+// is inlined into it or called from it (state::CodeInfo::lock_lines: from the
 // binary live, from the trace file in a replay). The inference misses a lock
 // taken in a function that has returned (a lock helper), which is why findings
 // that rest on it say "likely".
@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <span>
 
-#include "detect/code_info.h"
+#include "state/code_info.h"
 
 namespace goscope::detect {
 
@@ -23,7 +23,7 @@ enum class LockAction : uint8_t {
 class LockSites {
  public:
   // `code` must outlive this object.
-  explicit LockSites(const CodeInfo& code) : code_(code) {}
+  explicit LockSites(const state::CodeInfo& code) : code_(code) {}
 
   // Whether the physical function containing `vaddr` takes such a lock.
   bool function_takes(uint64_t vaddr, LockAction action) const;
@@ -36,7 +36,7 @@ class LockSites {
   bool stack_takes(std::span<const uint64_t> stack, LockAction action) const;
 
  private:
-  const CodeInfo& code_;
+  const state::CodeInfo& code_;
 };
 
 }  // namespace goscope::detect

@@ -120,14 +120,14 @@ std::string_view base_name(std::string_view path) {
 }
 
 // "main.worker (main.go:42)"; "an unknown place" when only runtime frames were there.
-std::string site_text(const CodeFrame& f) {
+std::string site_text(const state::CodeFrame& f) {
   if (!f.known()) return "an unknown place";
   std::string s(f.function);
   if (!f.file.empty()) s += " (" + std::string(base_name(f.file)) + ":" + std::to_string(f.line) + ")";
   return s;
 }
 
-std::string site_key(const CodeFrame& f) {
+std::string site_key(const state::CodeFrame& f) {
   if (!f.known()) return "?";
   return std::string(f.function) + "@" + std::string(f.file) + ":" + std::to_string(f.line);
 }
@@ -136,13 +136,13 @@ std::string plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
-std::string reason_name(const StateModel& model, uint32_t reason) {
+std::string reason_name(const state::StateModel& model, uint32_t reason) {
   const auto& names = model.symbols().code().wait_reasons();
   if (reason < names.size() && !names[reason].empty()) return names[reason];
   return "wait reason " + std::to_string(reason);
 }
 
-std::string mutex_name(const MutexInfo& m) {
+std::string mutex_name(const state::MutexInfo& m) {
   return std::string(m.kind == model::ObjectKind::kRWMutex ? "sync.RWMutex " : "sync.Mutex ") +
          hex(m.address);
 }
@@ -157,7 +157,7 @@ Finding make_finding(Rule rule, int64_t now_ns) {
   return f;
 }
 
-std::optional<Location> creation_site(const StateModel& model, uint64_t created_pc) {
+std::optional<Location> creation_site(const state::StateModel& model, uint64_t created_pc) {
   if (!created_pc) return std::nullopt;
   const auto frames = model.symbols().frames_at(created_pc, true);
   if (frames.empty() || !frames.front().known()) return std::nullopt;
@@ -165,27 +165,27 @@ std::optional<Location> creation_site(const StateModel& model, uint64_t created_
 }
 
 // A goroutine as findings show it.
-FindingGoroutine describe(const StateModel& model, const GoroutineInfo& g, int64_t now_ns) {
+FindingGoroutine describe(const state::StateModel& model, const state::GoroutineInfo& g, int64_t now_ns) {
   constexpr size_t kMaxFrames = 32;
   FindingGoroutine fg;
   fg.goid = g.goid;
-  fg.state = goroutine_state_name(g.state);
-  if (g.state == GoroutineState::kBlocked) {
+  fg.state = state::goroutine_state_name(g.state);
+  if (g.state == state::GoroutineState::kBlocked) {
     fg.wait_reason = reason_name(model, g.wait_reason);
     for (const auto& o : g.waiting_on)
       if (o.address) fg.waits_on.push_back(o.address);
     fg.blocked_ns = std::max<int64_t>(0, now_ns - g.since_ns);
     fg.since_exact = g.since_exact;
   }
-  const SymbolizedStack& stack = model.symbols().stack(g.park_stack);
-  if (const CodeFrame* site = stack.site_frame()) fg.site = to_location(*site);
+  const state::SymbolizedStack& stack = model.symbols().stack(g.park_stack);
+  if (const state::CodeFrame* site = stack.site_frame()) fg.site = to_location(*site);
   fg.stack = to_locations(stack, kMaxFrames);
   fg.created_at = creation_site(model, g.created_pc);
   fg.parent_goid = g.parent_goid;
   return fg;
 }
 
-bool same_site(const CodeFrame& a, const CodeFrame& b) {
+bool same_site(const state::CodeFrame& a, const state::CodeFrame& b) {
   return a.function == b.function && a.file == b.file && a.line == b.line;
 }
 
@@ -361,8 +361,8 @@ void RulesEngine::add_latency(LatencyHistogram& h, uint64_t goid, int64_t ns) {
   h.add(ns);
 }
 
-void RulesEngine::sample(int64_t now_ns, const StateModel& model) {
-  const GoroutineCounts c = model.counts();
+void RulesEngine::sample(int64_t now_ns, const state::StateModel& model) {
+  const state::GoroutineCounts c = model.counts();
   counts_.push_back({now_ns, c.alive - std::min(c.alive, c.runtime)});
   if (counts_.size() <= kMaxCountSamples) return;
   // Every other sample, the last one kept: the same line, half the points.
@@ -373,7 +373,7 @@ void RulesEngine::sample(int64_t now_ns, const StateModel& model) {
   counts_ = std::move(thinned);
 }
 
-std::vector<Finding> RulesEngine::evaluate(const StateModel& model, int64_t now_ns) const {
+std::vector<Finding> RulesEngine::evaluate(const state::StateModel& model, int64_t now_ns) const {
   std::vector<Finding> out;
   goroutine_growth(model, now_ns, out);
   long_blocking(model, now_ns, out);
@@ -383,36 +383,36 @@ std::vector<Finding> RulesEngine::evaluate(const StateModel& model, int64_t now_
   return out;
 }
 
-void RulesEngine::long_blocking(const StateModel& model, int64_t now_ns, std::vector<Finding>& out) const {
+void RulesEngine::long_blocking(const state::StateModel& model, int64_t now_ns, std::vector<Finding>& out) const {
   constexpr size_t kMaxGoroutines = 5;
-  std::vector<const GoroutineInfo*> blocked;  // filled when the first finding needs them
+  std::vector<const state::GoroutineInfo*> blocked;  // filled when the first finding needs them
   bool blocked_listed = false;
-  for (const SiteBlocking& s : model.blocking_by_site(now_ns)) {
+  for (const state::SiteBlocking& s : model.blocking_by_site(now_ns)) {
     if (s.totals.max_ns < thresholds_.long_block_ns) continue;
     const std::string reason = reason_name(model, s.wait_reason);
     if (!counts_as_long_blocking(reason)) continue;
-    if (is_system_goroutine(model.symbols().stack(s.example_stack).start_function)) continue;
+    if (state::is_system_goroutine(model.symbols().stack(s.example_stack).start_function)) continue;
 
     if (!blocked_listed) {
-      for (const GoroutineInfo* g : model.goroutines())
-        if (g->state == GoroutineState::kBlocked && !g->runtime) blocked.push_back(g);
+      for (const state::GoroutineInfo* g : model.goroutines())
+        if (g->state == state::GoroutineState::kBlocked && !g->runtime) blocked.push_back(g);
       blocked_listed = true;
     }
     Finding f = make_finding(Rule::kLongBlocking, now_ns);
     const std::string where = site_text(s.site);
-    const BlockingTotals& t = s.totals;
+    const state::BlockingTotals& t = s.totals;
     f.title = "Blocked up to " + duration_text(t.max_ns) + " on " + reason + " at " + where;
     f.message = plural(t.count, "wait", "waits") + " on " + reason + " at " + where + " took " +
                 duration_text(t.total_ns) + " in total; the longest lasted " + duration_text(t.max_ns) +
                 " (threshold long-block=" + duration_text(thresholds_.long_block_ns) + ").";
     // The goroutines still blocked there, longest first.
-    std::vector<const GoroutineInfo*> here;
-    for (const GoroutineInfo* g : blocked) {
+    std::vector<const state::GoroutineInfo*> here;
+    for (const state::GoroutineInfo* g : blocked) {
       if (g->wait_reason != s.wait_reason) continue;
-      const CodeFrame* site = model.symbols().stack(g->park_stack).site_frame();
+      const state::CodeFrame* site = model.symbols().stack(g->park_stack).site_frame();
       if (site ? same_site(*site, s.site) : !s.site.known()) here.push_back(g);
     }
-    std::sort(here.begin(), here.end(), [](const GoroutineInfo* a, const GoroutineInfo* b) {
+    std::sort(here.begin(), here.end(), [](const state::GoroutineInfo* a, const state::GoroutineInfo* b) {
       return std::tie(a->since_ns, a->goid) < std::tie(b->since_ns, b->goid);
     });
     if (t.ongoing > 0) {
@@ -440,9 +440,9 @@ void RulesEngine::long_blocking(const StateModel& model, int64_t now_ns, std::ve
   }
 }
 
-void RulesEngine::mutex_contention(const StateModel& model, int64_t now_ns, std::vector<Finding>& out) const {
+void RulesEngine::mutex_contention(const state::StateModel& model, int64_t now_ns, std::vector<Finding>& out) const {
   struct SiteWait {
-    CodeFrame site;
+    state::CodeFrame site;
     WaitTotals totals;
   };
   std::vector<std::pair<int64_t, Finding>> found;  // by total wait
@@ -453,8 +453,8 @@ void RulesEngine::mutex_contention(const StateModel& model, int64_t now_ns, std:
     std::vector<SiteWait> sites;
     if (auto it = mutex_waits_.find(address); it != mutex_waits_.end()) {
       for (const auto& [stack, w] : it->second) {
-        const CodeFrame* frame = model.symbols().stack(stack).site_frame();
-        const CodeFrame site = frame ? *frame : CodeFrame{};
+        const state::CodeFrame* frame = model.symbols().stack(stack).site_frame();
+        const state::CodeFrame site = frame ? *frame : state::CodeFrame{};
         auto same = std::find_if(sites.begin(), sites.end(),
                                  [&](const SiteWait& x) { return same_site(x.site, site); });
         if (same == sites.end()) same = sites.insert(sites.end(), {site, {}});
@@ -516,7 +516,7 @@ void RulesEngine::mutex_contention(const StateModel& model, int64_t now_ns, std:
   for (auto& [total, f] : found) out.push_back(std::move(f));
 }
 
-void RulesEngine::scheduling_latency(const StateModel& model, int64_t now_ns,
+void RulesEngine::scheduling_latency(const state::StateModel& model, int64_t now_ns,
                                      std::vector<Finding>& out) const {
   const bool exact = status_seen_;
   const LatencyHistogram& h = exact ? exact_latency_ : bounded_latency_;
@@ -546,7 +546,7 @@ void RulesEngine::scheduling_latency(const StateModel& model, int64_t now_ns,
     f.confidence_reason =
         "the latencies are upper bounds: the time from a wake-up to the goroutine's next traced event";
   }
-  if (const GoroutineInfo* g = worst ? model.goroutine(worst) : nullptr) {
+  if (const state::GoroutineInfo* g = worst ? model.goroutine(worst) : nullptr) {
     f.goroutines.push_back(describe(model, *g, now_ns));
     if (f.goroutines.back().created_at) f.location = f.goroutines.back().created_at;
   }
@@ -560,7 +560,7 @@ void RulesEngine::scheduling_latency(const StateModel& model, int64_t now_ns,
   out.push_back(std::move(f));
 }
 
-void RulesEngine::goroutine_growth(const StateModel& model, int64_t now_ns, std::vector<Finding>& out) const {
+void RulesEngine::goroutine_growth(const state::StateModel& model, int64_t now_ns, std::vector<Finding>& out) const {
   constexpr size_t kMinSamples = 5;
   if (counts_.size() < kMinSamples) return;
   const CountSample& first = counts_.front();
@@ -593,10 +593,10 @@ void RulesEngine::goroutine_growth(const StateModel& model, int64_t now_ns, std:
 
   // The creation site with the most live goroutines.
   std::map<uint64_t, uint64_t> by_pc;
-  for (const GoroutineInfo* g : model.goroutines())
-    if (g->state != GoroutineState::kExited && !g->runtime && g->created_pc) by_pc[g->created_pc]++;
+  for (const state::GoroutineInfo* g : model.goroutines())
+    if (g->state != state::GoroutineState::kExited && !g->runtime && g->created_pc) by_pc[g->created_pc]++;
   struct Site {
-    CodeFrame frame;
+    state::CodeFrame frame;
     uint64_t alive = 0;
   };
   std::vector<Site> sites;

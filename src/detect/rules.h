@@ -3,21 +3,21 @@
 // goroutine count growth, GS304 stop-the-world pauses (detect/findings.h). The
 // window of every rule is the whole trace so far.
 //
-// The RulesEngine sees every event right after the StateModel did, keeps the few
+// The RulesEngine sees every event right after the state::StateModel did, keeps the few
 // things the model does not (where each mutex was waited for, wake-up to run
 // latencies, stop-the-world pauses, goroutine counts over time) and turns both
 // into findings on demand. evaluate() is cheap enough to run every second; the
 // same finding found again has the same key.
 //
 // What each rule counts:
-// - GS301: per blocking site and wait reason (StateModel::blocking_by_site), when
+// - GS301: per blocking site and wait reason (state::StateModel::blocking_by_site), when
 //   the longest single interval reaches long-block. Only waits on the program's
 //   own synchronisation count (channel operations, select with cases, sync.Mutex,
 //   RWMutex, Cond, WaitGroup, semaphores: counts_as_long_blocking); waits that are
 //   idle by nature (IO wait, sleep, timers, select {}, GC and other runtime
 //   reasons) and the runtime's own goroutines are left out. An idle worker pool
 //   waiting for jobs on a channel is reported: it is for the reader to judge.
-// - GS302: per mutex (StateModel::mutexes), when the total wait reaches
+// - GS302: per mutex (state::StateModel::mutexes), when the total wait reaches
 //   contention-total or the longest wait contention-max. The location is the site
 //   of the contended lock calls that waited longest in total.
 // - GS303: the time from "made runnable" to "running". With the scheduler view
@@ -46,7 +46,7 @@
 
 #include "common/expected.h"
 #include "detect/findings.h"
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 #include "model/event.h"
 
 namespace goscope::detect {
@@ -103,13 +103,13 @@ class RulesEngine {
  public:
   explicit RulesEngine(RuleThresholds thresholds = {});
 
-  // Every event, right after StateModel::apply got it.
+  // Every event, right after state::StateModel::apply got it.
   void apply(const model::Event& e);
   // About once a second in a live session (and at the end): the goroutine count now.
-  void sample(int64_t now_ns, const StateModel& model);
+  void sample(int64_t now_ns, const state::StateModel& model);
   // The findings of every rule at now_ns, from `model` (the one fed the same events)
   // and what this engine saw. Ordered by rule, then most severe / largest first.
-  std::vector<Finding> evaluate(const StateModel& model, int64_t now_ns) const;
+  std::vector<Finding> evaluate(const state::StateModel& model, int64_t now_ns) const;
 
   const RuleThresholds& thresholds() const { return thresholds_; }
   // Runnable -> running latencies: exact ones (scheduler view) and upper bounds.
@@ -141,10 +141,10 @@ class RulesEngine {
   void status(const model::Event& e);
   void add_latency(LatencyHistogram& h, uint64_t goid, int64_t ns);
 
-  void long_blocking(const StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
-  void mutex_contention(const StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
-  void scheduling_latency(const StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
-  void goroutine_growth(const StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
+  void long_blocking(const state::StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
+  void mutex_contention(const state::StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
+  void scheduling_latency(const state::StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
+  void goroutine_growth(const state::StateModel& model, int64_t now_ns, std::vector<Finding>& out) const;
   void stop_the_world(int64_t now_ns, std::vector<Finding>& out) const;
 
   RuleThresholds thresholds_;

@@ -56,7 +56,7 @@ void CpuProfile::on_event(const model::Event& e) {
     g.last_function.clear();
     return;
   }
-  const detect::CodeFrame& leaf = ctx_.symbols->stack(e.stack).frames.front();
+  const state::CodeFrame& leaf = ctx_.symbols->stack(e.stack).frames.front();
   g.last_function = leaf.known() ? std::string(leaf.function) : address_text(pcs.front());
 }
 

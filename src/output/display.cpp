@@ -26,7 +26,7 @@ std::string_view short_file(std::string_view path) {
   return two_elements ? path : path.substr(last + 1);
 }
 
-std::string frame_text(const detect::CodeFrame& frame) {
+std::string frame_text(const state::CodeFrame& frame) {
   if (!frame.known()) return address_text(frame.pc);
   std::string s(frame.function);
   s += " (";
@@ -37,7 +37,7 @@ std::string frame_text(const detect::CodeFrame& frame) {
   return s;
 }
 
-std::string file_line(const detect::CodeFrame& frame) {
+std::string file_line(const state::CodeFrame& frame) {
   if (!frame.known()) return {};
   return std::string(frame.file) + ":" + std::to_string(frame.line);
 }

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 
 namespace goscope::output {
 
@@ -26,10 +26,10 @@ std::string size_text(uint64_t bytes);
 std::string_view short_file(std::string_view path);
 
 // "main.worker (main.go:42)"; "0x4a1b2c" for an unknown address.
-std::string frame_text(const detect::CodeFrame& frame);
+std::string frame_text(const state::CodeFrame& frame);
 
 // "file:line" with the full path, as JSON shows it; "" for an unknown frame.
-std::string file_line(const detect::CodeFrame& frame);
+std::string file_line(const state::CodeFrame& frame);
 
 // `s` as a JSON string, quotes included; bytes that are not UTF-8 become U+FFFD.
 std::string json_quote(std::string_view s);

@@ -33,8 +33,8 @@ std::string kind_names() {
 }  // namespace
 
 Expected<EventFilter> EventFilter::make(const FilterSpec& spec,
-                                        std::shared_ptr<const detect::StackSymbolizer> symbols,
-                                        const detect::StateModel* state) {
+                                        std::shared_ptr<const state::StackSymbolizer> symbols,
+                                        const state::StateModel* state) {
   EventFilter f;
   f.symbols_ = std::move(symbols);
   f.state_ = state;
@@ -88,7 +88,7 @@ bool EventFilter::function_matches(std::string_view function) const {
 }
 
 bool EventFilter::package_matches(std::string_view function) const {
-  const std::string_view pkg = detect::package_of(function);
+  const std::string_view pkg = state::package_of(function);
   for (const auto& p : packages_)
     if (pkg == p || (pkg.size() > p.size() && pkg.substr(0, p.size()) == p && pkg[p.size()] == '/'))
       return true;
@@ -115,7 +115,7 @@ bool EventFilter::any_function(const Event& e, std::unordered_map<model::StackId
 
 bool EventFilter::is_runtime_goroutine(uint64_t goid) const {
   if (!state_ || !goid) return false;
-  const detect::GoroutineInfo* g = state_->goroutine(goid);
+  const state::GoroutineInfo* g = state_->goroutine(goid);
   return g && g->runtime;
 }
 
@@ -125,10 +125,10 @@ bool EventFilter::runtime_only(const Event& e) const {
     case EventKind::kStartTheWorld:
       return false;  // about the whole process, whoever stopped it
     case EventKind::kGoCreate:
-      return e.start_pc && detect::is_system_goroutine(symbols_->function_at(e.start_pc));
+      return e.start_pc && state::is_system_goroutine(symbols_->function_at(e.start_pc));
     case EventKind::kPark: {
       // Nothing but the runtime on a stack that could be read: a park of its own machinery.
-      const detect::SymbolizedStack& s = symbols_->stack(e.stack);
+      const state::SymbolizedStack& s = symbols_->stack(e.stack);
       bool any_known = false;
       for (const auto& f : s.frames) any_known = any_known || f.known();
       if (any_known && s.site < 0) return true;

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "detect/goroutine_state.h"
-#include "detect/stack_symbolizer.h"
+#include "state/state_model.h"
+#include "state/stack_symbolizer.h"
 #include "model/event.h"
 
 namespace goscope::output {
@@ -43,8 +43,8 @@ class EventFilter {
   // `symbols` is shared with the formatter. `state` (may be null) tells which
   // goroutines are the runtime's; apply each event to it before asking accepts().
   static Expected<EventFilter> make(const FilterSpec& spec,
-                                    std::shared_ptr<const detect::StackSymbolizer> symbols,
-                                    const detect::StateModel* state);
+                                    std::shared_ptr<const state::StackSymbolizer> symbols,
+                                    const state::StateModel* state);
 
   bool accepts(const model::Event& e) const;
 
@@ -59,8 +59,8 @@ class EventFilter {
   bool function_matches(std::string_view function) const;
   bool package_matches(std::string_view function) const;
 
-  std::shared_ptr<const detect::StackSymbolizer> symbols_;
-  const detect::StateModel* state_ = nullptr;
+  std::shared_ptr<const state::StackSymbolizer> symbols_;
+  const state::StateModel* state_ = nullptr;
   std::unordered_set<uint64_t> goids_;
   std::unordered_set<uint64_t> objects_;
   std::vector<std::string> functions_;

@@ -84,13 +84,13 @@ const char* role_name(uint16_t flags) {
 }
 
 // "site", "func" (when the stack has a site) and "stack", serialized once per stack.
-std::string stack_fields(const detect::SymbolizedStack& s) {
+std::string stack_fields(const state::SymbolizedStack& s) {
   std::string out;
-  if (const detect::CodeFrame* site = s.site_frame())
+  if (const state::CodeFrame* site = s.site_frame())
     out = "\"site\":" + json_quote(file_line(*site)) + ",\"func\":" + json_quote(site->function) + ",";
   out += "\"stack\":[";
   for (size_t i = 0; i < s.frames.size(); i++) {
-    const detect::CodeFrame& f = s.frames[i];
+    const state::CodeFrame& f = s.frames[i];
     if (i) out += ',';
     if (f.known())
       out += "{\"func\":" + json_quote(f.function) + ",\"file\":" + json_quote(f.file) +
@@ -186,10 +186,10 @@ const char* category_name(EventCategory c) {
 EventFormatter::EventFormatter(const sym::GoBinary& binary, const model::StreamInfo& info,
                                FormatOptions options)
     : EventFormatter(
-          std::make_shared<detect::StackSymbolizer>(binary, info.stacks ? *info.stacks : kNoStacks), info,
+          std::make_shared<state::StackSymbolizer>(binary, info.stacks ? *info.stacks : kNoStacks), info,
           options) {}
 
-EventFormatter::EventFormatter(std::shared_ptr<const detect::StackSymbolizer> symbols,
+EventFormatter::EventFormatter(std::shared_ptr<const state::StackSymbolizer> symbols,
                                const model::StreamInfo& info, FormatOptions options)
     : symbols_(std::move(symbols)), info_(info), options_(options) {
   no_stack_.json_fields = "\"stack\":[]";
@@ -213,11 +213,11 @@ const EventFormatter::RenderedStack& EventFormatter::rendered(model::StackId sta
   auto& slot = rendered_[stack];
   if (slot) return *slot;
   slot = std::make_unique<RenderedStack>();
-  const detect::SymbolizedStack& s = symbols_->stack(stack);
+  const state::SymbolizedStack& s = symbols_->stack(stack);
   slot->json_fields = stack_fields(s);
   // Nothing outside the runtime: the caller of the probed function says most (which
   // runtime goroutine parked, say); what the probed function did, the kind tells.
-  const detect::CodeFrame* shown = s.site_frame();
+  const state::CodeFrame* shown = s.site_frame();
   if (!shown && !s.frames.empty()) shown = &s.frames[s.frames.size() > 1 ? 1 : 0];
   if (shown) {
     if (options_.addresses) slot->site_text = address_text(shown->pc) + " ";
@@ -346,13 +346,13 @@ std::string EventFormatter::details(const Event& e) const {
 }
 
 void EventFormatter::add_stack_lines(std::string& out, model::StackId stack) const {
-  const detect::SymbolizedStack& s = symbols_->stack(stack);
+  const state::SymbolizedStack& s = symbols_->stack(stack);
   size_t first = 0;
   if (!options_.show_runtime && s.site >= 0) first = static_cast<size_t>(s.site);
   int shown = 0;
   for (size_t i = first; i < s.frames.size() && shown < options_.stack_frames; i++) {
     const auto& f = s.frames[i];
-    if (!options_.show_runtime && f.known() && detect::is_runtime_function(f.function)) continue;
+    if (!options_.show_runtime && f.known() && state::is_runtime_function(f.function)) continue;
     out += "\n            ";
     if (options_.addresses) out += address_text(f.pc) + " ";
     out += frame_text(f);
@@ -518,7 +518,7 @@ nlohmann::json EventFormatter::json(const Event& e, int64_t t0_ns) const {
 const std::string& EventFormatter::creation_fields(uint64_t pc) const {
   auto [it, inserted] = creation_fields_.try_emplace(pc);
   if (inserted) {
-    const detect::CodeFrame& go = symbols_->frames_at(pc, true).front();
+    const state::CodeFrame& go = symbols_->frames_at(pc, true).front();
     if (go.known())
       it->second =
           "\"created_at\":" + json_quote(file_line(go)) + ",\"created_in\":" + json_quote(go.function);

@@ -5,13 +5,13 @@
 // Text:
 //     0.012345  g12     park         chan receive on chan 0xc000020060          main.worker (main.go:42)
 //   time since t0 (s), the goroutine acting, the kind, details, and the site: the
-//   first frame of the program's own code (detect::SymbolizedStack::site).
+//   first frame of the program's own code (state::SymbolizedStack::site).
 //
 // JSON, always: "t" (s since t0), "time_ns", "kind", "goid", "tid", "stack" (every
 // frame, innermost first: {"func","file","line"}), "site" ("file:line") and "func"
 // when there is a site, "flags" when any is set; per kind, see event_format.cpp.
 //
-// Symbolization is cached per stack and per address (detect::StackSymbolizer, shared
+// Symbolization is cached per stack and per address (state::StackSymbolizer, shared
 // with the filter and the state model) and rendered stacks per stack id, so a stream
 // of hundreds of thousands of events per second costs lookups, not symbolization.
 #pragma once
@@ -24,7 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 #include "model/event.h"
 #include "symbolizer/symbolizer.h"
 
@@ -47,7 +47,7 @@ class EventFormatter {
   // `info` is copied, except the stack table it points to, which must outlive the formatter.
   EventFormatter(const sym::GoBinary& binary, const model::StreamInfo& info, FormatOptions options);
   // Shares an existing symbolization cache (of the same binary and stack table).
-  EventFormatter(std::shared_ptr<const detect::StackSymbolizer> symbols, const model::StreamInfo& info,
+  EventFormatter(std::shared_ptr<const state::StackSymbolizer> symbols, const model::StreamInfo& info,
                  FormatOptions options);
 
   // The event as text: one line, plus options.stack_frames lines of stack under it;
@@ -66,7 +66,7 @@ class EventFormatter {
   // "chan 0xc000020060", "sync.Mutex 0xc0000180a0".
   static std::string object_text(uint64_t address, model::ObjectKind kind);
 
-  const std::shared_ptr<const detect::StackSymbolizer>& symbols() const { return symbols_; }
+  const std::shared_ptr<const state::StackSymbolizer>& symbols() const { return symbols_; }
   const model::StreamInfo& stream() const { return info_; }
   const FormatOptions& options() const { return options_; }
 
@@ -85,7 +85,7 @@ class EventFormatter {
   const std::string& start_fields(uint64_t start_pc) const;
   const std::string& quoted_reason(uint32_t wait_reason) const;
 
-  std::shared_ptr<const detect::StackSymbolizer> symbols_;
+  std::shared_ptr<const state::StackSymbolizer> symbols_;
   model::StreamInfo info_;
   FormatOptions options_;
   mutable std::vector<std::unique_ptr<RenderedStack>> rendered_;  // by stack id

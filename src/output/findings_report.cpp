@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "common/user_files.h"
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 #include "output/display.h"
 #include "output/event_format.h"
 
@@ -41,7 +41,7 @@ const char* severity_color(Severity s) {
 }
 
 // The Location as the symbolizer's frame, to share display.h's rendering.
-detect::CodeFrame frame_of(const Location& l) {
+state::CodeFrame frame_of(const Location& l) {
   return {.function = l.function, .file = l.file, .line = l.line, .inlined = l.inlined, .pc = l.pc};
 }
 
@@ -209,7 +209,7 @@ class TextWriter {
   void stack(const FindingGoroutine& g) {
     std::vector<const Location*> frames;
     for (const Location& l : g.stack)
-      if (o_.verbose || !l.known() || !detect::is_runtime_function(l.function)) frames.push_back(&l);
+      if (o_.verbose || !l.known() || !state::is_runtime_function(l.function)) frames.push_back(&l);
     if (frames.empty())
       for (const Location& l : g.stack) frames.push_back(&l);
     if (frames.empty() && g.site) frames.push_back(&*g.site);
@@ -435,7 +435,7 @@ class SarifWriter {
     for (bool runtime : {false, true})
       for (const FindingGoroutine& g : f.goroutines)
         for (const Location& l : g.stack)
-          if (l.known() && detect::is_runtime_function(l.function) == runtime) candidates.push_back(&l);
+          if (l.known() && state::is_runtime_function(l.function) == runtime) candidates.push_back(&l);
     for (const Location* l : candidates)
       if (!l->file.empty()) return location(*l);
     return std::nullopt;
@@ -477,7 +477,7 @@ class SarifWriter {
       const bool innermost = std::next(it) == g.stack.rend();
       auto loc = location(*it, innermost ? goroutine_text(g) + " blocks here" : std::string());
       if (!loc || !loc->contains("physicalLocation")) continue;
-      const bool runtime = it->known() && detect::is_runtime_function(it->function);
+      const bool runtime = it->known() && state::is_runtime_function(it->function);
       const bool site =
           g.site && g.site->function == it->function && g.site->file == it->file && g.site->line == it->line;
       locations.push_back({{"location", std::move(*loc)},
@@ -585,7 +585,7 @@ std::optional<Location> primary_location(const Finding& f) {
     if (g.site && g.site->known()) return g.site;
   for (const FindingGoroutine& g : f.goroutines)
     for (const Location& l : g.stack)
-      if (l.known() && !detect::is_runtime_function(l.function)) return l;
+      if (l.known() && !state::is_runtime_function(l.function)) return l;
   return std::nullopt;
 }
 

@@ -151,7 +151,7 @@ std::string reason_name(const model::StreamInfo* stream, uint32_t reason) {
 
 // "main.transfer (bank.go:42)" with the full path on hover.
 std::string location_html(const FindingLocation& l) {
-  const detect::CodeFrame frame{.function = l.function, .file = l.file, .line = l.line, .pc = l.pc};
+  const state::CodeFrame frame{.function = l.function, .file = l.file, .line = l.line, .pc = l.pc};
   std::string out = "<code title=\"";
   append_html(out, l.file.empty() ? address_text(l.pc) : file_line(frame));
   out += "\">";
@@ -160,7 +160,7 @@ std::string location_html(const FindingLocation& l) {
   return out;
 }
 
-std::string frame_html(const detect::CodeFrame& frame) {
+std::string frame_html(const state::CodeFrame& frame) {
   std::string out = "<code title=\"";
   append_html(out, frame.known() ? file_line(frame) : address_text(frame.pc));
   out += "\">";
@@ -299,7 +299,7 @@ class WaitForGraph {
         why += (why.empty() ? "" : ", ") + blocked;
       if (!why.empty()) n.lines.push_back(why);
       if (g.site && g.site->known()) {
-        const detect::CodeFrame frame{
+        const state::CodeFrame frame{
             .function = g.site->function, .file = g.site->file, .line = g.site->line};
         n.lines.push_back(frame_text(frame));
         n.tooltip += "\n" + why + "\nat " + file_line(frame);
@@ -808,7 +808,7 @@ class Page {
     // The stack as Go prints it; the program's own frames stand out, the runtime's recede.
     out_ += "<ol class=\"stack\">";
     for (const FindingLocation& l : g.stack) {
-      const bool runtime = l.known() && detect::is_runtime_function(l.function);
+      const bool runtime = l.known() && state::is_runtime_function(l.function);
       const bool site =
           g.site && g.site->function == l.function && g.site->line == l.line && g.site->file == l.file;
       out_ += std::string("<li class=\"") +
@@ -891,7 +891,7 @@ class Page {
       out_ += "<p class=\"dim\">Not available.</p></section>\n";
       return;
     }
-    std::vector<detect::SiteBlocking> rows;
+    std::vector<state::SiteBlocking> rows;
     for (auto& site : in_.state->blocking_by_site(now_ns_))
       if (site.site.known() || o_.show_runtime) rows.push_back(std::move(site));
     if (rows.empty()) {
@@ -904,8 +904,8 @@ class Page {
         "<th class=\"num\">total</th><th></th><th class=\"num\">max</th><th "
         "class=\"num\">mean</th></tr></thead><tbody>";
     for (size_t i = 0; i < rows.size() && i < o_.max_sites; i++) {
-      const detect::SiteBlocking& s = rows[i];
-      const detect::BlockingTotals& t = s.totals;
+      const state::SiteBlocking& s = rows[i];
+      const state::BlockingTotals& t = s.totals;
       out_ += "<tr><td>" + frame_html(s.site) + "</td><td>" + h(reason_name(in_.stream, s.wait_reason)) +
               "</td><td class=\"num\">" + h(number_text(t.count));
       if (t.ongoing) out_ += " <span class=\"dim\">(" + h(number_text(t.ongoing)) + " now)</span>";
@@ -930,7 +930,7 @@ class Page {
       return;
     }
     struct Row {
-      const detect::ChannelInfo* c;
+      const state::ChannelInfo* c;
       std::vector<uint64_t> waiters;
     };
     std::vector<Row> rows;
@@ -952,7 +952,7 @@ class Page {
         "</th><th class=\"num\">sends</th><th class=\"num\">receives</th><th>closed</th><th>waiting now</th>"
         "<th class=\"num\">users</th><th>made at</th></tr></thead><tbody>";
     for (size_t i = 0; i < rows.size() && i < o_.max_channels; i++) {
-      const detect::ChannelInfo& c = *rows[i].c;
+      const state::ChannelInfo& c = *rows[i].c;
       out_ += "<tr><td><code>" + h(address_text(c.address)) + "</code></td><td class=\"num\">";
       if (c.capacity < 0)
         out_ += "<span class=\"dim\" title=\"made before the trace began\">?</span>";
@@ -971,7 +971,7 @@ class Page {
       out_ += "</td><td class=\"num\">" + h(number_text(c.users.size())) + (c.users_truncated ? "+" : "") +
               "</td><td>";
       if (c.made_at && in_.symbols)
-        if (const detect::CodeFrame* site = in_.symbols->stack(c.made_at).site_frame())
+        if (const state::CodeFrame* site = in_.symbols->stack(c.made_at).site_frame())
           out_ += frame_html(*site);
       out_ += "</td></tr>";
     }
@@ -1014,7 +1014,7 @@ class Page {
       out_ += "</tbody></table>\n";
     }
     if (in_.state) {
-      const detect::GoroutineCounts g = in_.state->counts();
+      const state::GoroutineCounts g = in_.state->counts();
       out_ += "<p class=\"sub\">Goroutines: " + h(number_text(g.seen)) + " seen, " +
               h(number_text(g.created)) + " created, " + h(number_text(g.exited)) + " exited, " +
               h(number_text(g.alive)) + " alive at the end (" + h(number_text(g.runtime)) +
@@ -1041,7 +1041,7 @@ class Page {
       }
       int64_t blocked = 0;
       for (const Segment& s : track.segments)
-        if (s.state == detect::GoroutineState::kBlocked) blocked += s.end_ns - s.start_ns;
+        if (s.state == state::GoroutineState::kBlocked) blocked += s.end_ns - s.start_ns;
       lanes.push_back({&track, blocked});
     }
     std::stable_sort(lanes.begin(), lanes.end(), [](const Lane& a, const Lane& b) {
@@ -1109,18 +1109,18 @@ class Page {
   // one, in the state that took most of it (they are narrower than a pixel anyway).
   uint64_t lane_segments(const GoroutineTrack& track, int64_t t0, int64_t span, StringTable& strings,
                          json& out) const {
-    const auto state_code = [](detect::GoroutineState s) {
-      return s == detect::GoroutineState::kBlocked ? 2 : s == detect::GoroutineState::kRunnable ? 1 : 0;
+    const auto state_code = [](state::GoroutineState s) {
+      return s == state::GoroutineState::kBlocked ? 2 : s == state::GoroutineState::kRunnable ? 1 : 0;
     };
     const auto what_of = [&](const Segment& s) -> int64_t {
-      if (s.state != detect::GoroutineState::kBlocked) return -1;
+      if (s.state != state::GoroutineState::kBlocked) return -1;
       std::string what = reason_name(in_.stream, s.wait_reason);
       if (s.object) what += " on " + EventFormatter::object_text(s.object, s.object_kind);
       return static_cast<int64_t>(strings.id(what));
     };
     const auto site_of = [&](const Segment& s) -> int64_t {
       if (!s.stack || !in_.symbols) return -1;
-      const detect::CodeFrame* site = in_.symbols->stack(s.stack).site_frame();
+      const state::CodeFrame* site = in_.symbols->stack(s.stack).site_frame();
       return site ? static_cast<int64_t>(strings.id(frame_text(*site))) : -1;
     };
     const std::vector<Segment>& segs = track.segments;
@@ -1140,7 +1140,7 @@ class Page {
       while (j < segs.size() &&
              static_cast<int64_t>(static_cast<double>(segs[j].start_ns - t0) / slice) == bucket) {
         time_in[state_code(segs[j].state)] += segs[j].end_ns - segs[j].start_ns;
-        if (segs[j].state == detect::GoroutineState::kBlocked &&
+        if (segs[j].state == state::GoroutineState::kBlocked &&
             (!longest_blocked ||
              segs[j].end_ns - segs[j].start_ns > longest_blocked->end_ns - longest_blocked->start_ns))
           longest_blocked = &segs[j];

@@ -25,8 +25,8 @@
 
 #include "common/expected.h"
 #include "detect/findings.h"
-#include "detect/goroutine_state.h"
-#include "detect/stack_symbolizer.h"
+#include "state/state_model.h"
+#include "state/stack_symbolizer.h"
 #include "model/event.h"
 #include "output/pprof.h"
 #include "output/timeline.h"
@@ -40,8 +40,8 @@ struct HtmlReportInput {
   const TraceMeta* meta = nullptr;
   const TraceEnd* end = nullptr;
   const sym::BuildInfo* build = nullptr;  // the Go version and main module of the traced binary
-  const detect::StateModel* state = nullptr;
-  const detect::StackSymbolizer* symbols = nullptr;  // the one the state model and timeline use
+  const state::StateModel* state = nullptr;
+  const state::StackSymbolizer* symbols = nullptr;  // the one the state model and timeline use
   const model::StreamInfo* stream = nullptr;         // wait reason names
   std::span<const detect::Finding> findings;
   std::span<const std::string> notes;  // what could not be judged, in the caller's words

@@ -17,7 +17,7 @@
 
 namespace goscope::output {
 
-using detect::GoroutineState;
+using state::GoroutineState;
 
 namespace {
 
@@ -86,7 +86,7 @@ class PartFile {
 
 class Writer {
  public:
-  Writer(const Timeline& t, const detect::StackSymbolizer& symbols, const model::StreamInfo& stream,
+  Writer(const Timeline& t, const state::StackSymbolizer& symbols, const model::StreamInfo& stream,
          const PerfettoOptions& o)
       : t_(t), symbols_(symbols), stream_(stream), o_(o) {
     for (const GoroutineTrack& track : t_.tracks)
@@ -231,7 +231,7 @@ class Writer {
           head + ts(begin) + ",\"dur\":" + micros(end - begin) + ",\"cat\":\"goroutine\",\"name\":";
       e += slice_name(s);
       e += ",\"args\":{\"state\":\"";
-      e += detect::goroutine_state_name(s.state);
+      e += state::goroutine_state_name(s.state);
       e += '"';
       if (s.state == GoroutineState::kBlocked) e += blocked_args(s);
       if (begin != s.start_ns || end != s.end_ns) e += ",\"cut\":true";
@@ -260,7 +260,7 @@ class Writer {
     }
     auto [it, inserted] = site_args_.try_emplace(s.stack);
     if (inserted) {
-      if (const detect::CodeFrame* site = symbols_.stack(s.stack).site_frame())
+      if (const state::CodeFrame* site = symbols_.stack(s.stack).site_frame())
         it->second =
             ",\"site\":" + json_quote(file_line(*site)) + ",\"function\":" + json_quote(site->function);
     }
@@ -303,7 +303,7 @@ class Writer {
   }
 
   const Timeline& t_;
-  const detect::StackSymbolizer& symbols_;
+  const state::StackSymbolizer& symbols_;
   const model::StreamInfo& stream_;
   const PerfettoOptions& o_;
   std::map<uint64_t, const GoroutineTrack*> shown_;  // by goid
@@ -317,7 +317,7 @@ class Writer {
 }  // namespace
 
 Expected<std::vector<std::string>> write_perfetto_json(const std::string& path, const Timeline& timeline,
-                                                       const detect::StackSymbolizer& symbols,
+                                                       const state::StackSymbolizer& symbols,
                                                        const model::StreamInfo& stream,
                                                        const PerfettoOptions& options) {
   Writer writer(timeline, symbols, stream, options);

@@ -39,7 +39,7 @@
 
 #include "common/expected.h"
 #include "detect/findings.h"
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 #include "model/event.h"
 #include "output/timeline.h"
 
@@ -57,7 +57,7 @@ struct PerfettoOptions {
 
 // Writes `path` (and <stem>.part2.json... when split); returns the files written, in time order.
 Expected<std::vector<std::string>> write_perfetto_json(const std::string& path, const Timeline& timeline,
-                                                       const detect::StackSymbolizer& symbols,
+                                                       const state::StackSymbolizer& symbols,
                                                        const model::StreamInfo& stream,
                                                        const PerfettoOptions& options);
 

@@ -12,7 +12,7 @@
 
 namespace goscope::output {
 
-using detect::CodeFrame;
+using state::CodeFrame;
 using model::Event;
 using model::EventKind;
 using model::ObjectKind;
@@ -94,7 +94,7 @@ Expected<void> write_profile(ProfileBuilder& b, const ProfileContext& ctx, std::
   return b.write_file(path);
 }
 
-ProfileContext profile_context(const TraceMeta& meta, const detect::StackSymbolizer& symbols,
+ProfileContext profile_context(const TraceMeta& meta, const state::StackSymbolizer& symbols,
                                const model::StreamInfo& stream) {
   ProfileContext ctx;
   ctx.symbols = &symbols;
@@ -128,7 +128,7 @@ std::vector<Location> locations_of(std::span<const CodeFrame> frames, size_t fir
 
 size_t called_frame(std::span<const CodeFrame> frames) {
   size_t top = 0;  // leading frames of the runtime and sync
-  while (top < frames.size() && frames[top].known() && detect::is_runtime_function(frames[top].function))
+  while (top < frames.size() && frames[top].known() && state::is_runtime_function(frames[top].function))
     top++;
   if (top == 0 || top == frames.size()) return 0;
   size_t first = top - 1;
@@ -169,10 +169,10 @@ void BlockingProfiles::add(Profile& p, model::StackId stack, uint64_t goid, std:
   p.totals.delay_ns += delay_ns;
 }
 
-void BlockingProfiles::seed(const detect::StateModel& state) {
-  for (const detect::GoroutineInfo* g : state.goroutines()) {
+void BlockingProfiles::seed(const state::StateModel& state) {
+  for (const state::GoroutineInfo* g : state.goroutines()) {
     if (g->runtime) runtime_goroutine_[g->goid] = true;
-    if (g->state != detect::GoroutineState::kBlocked) continue;
+    if (g->state != state::GoroutineState::kBlocked) continue;
     // Blocked before the trace began: the profile covers the trace, so it counts from the start.
     const int64_t start = std::max(ctx_.start_ns, g->since_ns);
     open_[g->goid] = {start, g->park_stack, g->wait_reason, g->waiting_on};
@@ -197,7 +197,7 @@ void BlockingProfiles::on_event(const Event& e) {
         if (e.stack) last_stack_[e.other_goid] = e.stack;
       }
       if (e.goid && e.start_pc)
-        runtime_goroutine_[e.goid] = detect::is_system_goroutine(ctx_.symbols->function_at(e.start_pc));
+        runtime_goroutine_[e.goid] = state::is_system_goroutine(ctx_.symbols->function_at(e.start_pc));
       return;
     case EventKind::kGoExit:
       if (!e.goid) return;
@@ -296,7 +296,7 @@ void BlockingProfiles::close(uint64_t goid, int64_t t, const Event* wake, bool t
   const bool of_runtime =
       runtime != runtime_goroutine_.end()
           ? runtime->second
-          : detect::is_system_goroutine(ctx_.symbols->stack(interval.stack).start_function);
+          : state::is_system_goroutine(ctx_.symbols->stack(interval.stack).start_function);
   if (!of_runtime) add(offcpu_, interval.stack, goid, reason, "", delay);
 
   auto waiting = mutex_waits_.find(goid);
@@ -422,7 +422,7 @@ Expected<void> BlockingProfiles::write_offcpu_folded(const std::string& path) co
   return write_folded_file(path, offcpu_.samples, kDelayIndex);
 }
 
-Expected<void> BlockingProfiles::write_goroutines(const std::string& path, const detect::StateModel& state,
+Expected<void> BlockingProfiles::write_goroutines(const std::string& path, const state::StateModel& state,
                                                   int64_t at_ns, bool include_runtime) const {
   return write_goroutine_profile(path, live_goroutines(state, ctx_, &last_stack_, include_runtime), ctx_,
                                  at_ns);
@@ -430,22 +430,22 @@ Expected<void> BlockingProfiles::write_goroutines(const std::string& path, const
 
 // ---- goroutine profile
 
-std::vector<GoroutineEntry> live_goroutines(const detect::StateModel& state, const ProfileContext& ctx,
+std::vector<GoroutineEntry> live_goroutines(const state::StateModel& state, const ProfileContext& ctx,
                                             const std::unordered_map<uint64_t, model::StackId>* last_stacks,
                                             bool include_runtime) {
   std::vector<GoroutineEntry> out;
-  for (const detect::GoroutineInfo* g : state.goroutines()) {
-    if (g->state == detect::GoroutineState::kExited) continue;
+  for (const state::GoroutineInfo* g : state.goroutines()) {
+    if (g->state == state::GoroutineState::kExited) continue;
     if (g->runtime && !include_runtime) continue;
     GoroutineEntry entry;
     entry.goid = g->goid;
     entry.created_pc = g->created_pc;
-    if (g->state == detect::GoroutineState::kBlocked) {
+    if (g->state == state::GoroutineState::kBlocked) {
       const std::string_view name = ctx.stream ? ctx.stream->wait_reason_name(g->wait_reason) : "";
       entry.state = name.empty() ? "wait reason " + std::to_string(g->wait_reason) : std::string(name);
       entry.stack = g->park_stack;
     } else {
-      entry.state = detect::goroutine_state_name(g->state);
+      entry.state = state::goroutine_state_name(g->state);
       if (last_stacks)
         if (auto it = last_stacks->find(g->goid); it != last_stacks->end()) entry.stack = it->second;
       if (!entry.stack) entry.stack = g->park_stack;  // its stack at attach, or where it last blocked
@@ -475,7 +475,7 @@ Expected<void> write_goroutine_profile(const std::string& path, std::span<const 
   return write_profile(b, ctx, samples, path);
 }
 
-Expected<void> write_goroutine_profile(const std::string& path, const detect::StateModel& state,
+Expected<void> write_goroutine_profile(const std::string& path, const state::StateModel& state,
                                        const ProfileContext& ctx, int64_t at_ns, bool include_runtime) {
   return write_goroutine_profile(path, live_goroutines(state, ctx, nullptr, include_runtime), ctx, at_ns);
 }

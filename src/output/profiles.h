@@ -52,8 +52,8 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "detect/goroutine_state.h"
-#include "detect/stack_symbolizer.h"
+#include "state/state_model.h"
+#include "state/stack_symbolizer.h"
 #include "model/event.h"
 #include "output/pprof.h"
 
@@ -63,7 +63,7 @@ struct TraceMeta;
 
 // What every profile of one trace shares.
 struct ProfileContext {
-  const detect::StackSymbolizer* symbols = nullptr;  // required
+  const state::StackSymbolizer* symbols = nullptr;  // required
   const model::StreamInfo* stream = nullptr;         // wait reason names; nullptr: numbers only
   std::string exe_name;                              // the mapping's file name
   std::string build_id;                              // GNU build id (hex), "" when none
@@ -73,7 +73,7 @@ struct ProfileContext {
 };
 
 // The context of a recording described by `meta` (exe, build id, start).
-ProfileContext profile_context(const TraceMeta& meta, const detect::StackSymbolizer& symbols,
+ProfileContext profile_context(const TraceMeta& meta, const state::StackSymbolizer& symbols,
                                const model::StreamInfo& stream);
 
 // The wall clock at `monotonic_ns` of the trace (now when ctx.start_unix_ns is unknown).
@@ -86,12 +86,12 @@ Expected<void> write_profile(ProfileBuilder& b, const ProfileContext& ctx, std::
 
 // The stack of a sample from frames, innermost first: one location per physical
 // frame, its inlined callees first (pprof's order). Frames from `first` on.
-std::vector<Location> locations_of(std::span<const detect::CodeFrame> frames, size_t first = 0);
+std::vector<Location> locations_of(std::span<const state::CodeFrame> frames, size_t first = 0);
 
 // Index of the frame a block or mutex profile starts at: the function the program
 // called (the last of the leading runtime / sync frames); 0 when the stack is all
 // runtime or has no runtime frames on top.
-size_t called_frame(std::span<const detect::CodeFrame> frames);
+size_t called_frame(std::span<const state::CodeFrame> frames);
 
 class BlockingProfiles {
  public:
@@ -106,7 +106,7 @@ class BlockingProfiles {
 
   // The goroutines already blocked when the trace began: call once, after
   // StateModel::seed() and before the first event.
-  void seed(const detect::StateModel& state);
+  void seed(const state::StateModel& state);
   // Every event of the stream, in order.
   void on_event(const model::Event& e);
   // Closes every interval still open at `end_ns` and builds the samples.
@@ -132,7 +132,7 @@ class BlockingProfiles {
 
   // The goroutine profile at `at_ns` (see write_goroutine_profile below), with the
   // last stack the events showed of each running goroutine.
-  Expected<void> write_goroutines(const std::string& path, const detect::StateModel& state, int64_t at_ns,
+  Expected<void> write_goroutines(const std::string& path, const state::StateModel& state, int64_t at_ns,
                                   bool include_runtime = false) const;
 
   // The stack each goroutine was last seen doing something at (goid -> stack).
@@ -204,7 +204,7 @@ struct GoroutineEntry {
 // The live goroutines of `state` (the runtime's own only with include_runtime), each
 // with its current stack: where it parked when blocked; otherwise its latest stack in
 // `last_stacks`, else the stack the model last recorded for it, else its creation site.
-std::vector<GoroutineEntry> live_goroutines(const detect::StateModel& state, const ProfileContext& ctx,
+std::vector<GoroutineEntry> live_goroutines(const state::StateModel& state, const ProfileContext& ctx,
                                             const std::unordered_map<uint64_t, model::StackId>* last_stacks,
                                             bool include_runtime);
 
@@ -212,7 +212,7 @@ std::vector<GoroutineEntry> live_goroutines(const detect::StateModel& state, con
 // sample per goroutine, labelled goid and wait_reason (its state), at `at_ns`.
 Expected<void> write_goroutine_profile(const std::string& path, std::span<const GoroutineEntry> goroutines,
                                        const ProfileContext& ctx, int64_t at_ns);
-Expected<void> write_goroutine_profile(const std::string& path, const detect::StateModel& state,
+Expected<void> write_goroutine_profile(const std::string& path, const state::StateModel& state,
                                        const ProfileContext& ctx, int64_t at_ns,
                                        bool include_runtime = false);
 

@@ -19,12 +19,12 @@ void StoredCodeInfo::add_address(uint64_t vaddr, std::vector<StoredFrame> frames
   addresses_[vaddr] = Address{std::move(frames), entry};
 }
 
-void StoredCodeInfo::add_lock_lines(uint64_t function_entry, detect::LockLines lines) {
+void StoredCodeInfo::add_lock_lines(uint64_t function_entry, state::LockLines lines) {
   lock_lines_[function_entry] = std::move(lines);
 }
 
-std::vector<detect::SourceFrame> StoredCodeInfo::frames(uint64_t vaddr) const {
-  std::vector<detect::SourceFrame> out;
+std::vector<state::SourceFrame> StoredCodeInfo::frames(uint64_t vaddr) const {
+  std::vector<state::SourceFrame> out;
   auto it = addresses_.find(vaddr);
   if (it == addresses_.end()) return out;
   out.reserve(it->second.frames.size());
@@ -38,7 +38,7 @@ std::optional<uint64_t> StoredCodeInfo::function_entry(uint64_t vaddr) const {
   return it == addresses_.end() ? std::nullopt : it->second.entry;
 }
 
-const detect::LockLines& StoredCodeInfo::lock_lines(uint64_t function_entry) const {
+const state::LockLines& StoredCodeInfo::lock_lines(uint64_t function_entry) const {
   auto it = lock_lines_.find(function_entry);
   return it == lock_lines_.end() ? no_lock_lines_ : it->second;
 }

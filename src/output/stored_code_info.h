@@ -1,4 +1,4 @@
-// detect::CodeInfo answered from the code tables of a trace file: what the
+// state::CodeInfo answered from the code tables of a trace file: what the
 // recorder looked up in the binary at the addresses the recording refers to,
 // so a replay symbolizes, finds sites and infers lock holders as the live run
 // did, on a machine without the binary. The trace reader fills it as it reads
@@ -14,11 +14,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "detect/code_info.h"
+#include "state/code_info.h"
 
 namespace goscope::output {
 
-class StoredCodeInfo final : public detect::CodeInfo {
+class StoredCodeInfo final : public state::CodeInfo {
  public:
   // Frames stored for one address: indexes into the string table.
   struct StoredFrame {
@@ -40,13 +40,13 @@ class StoredCodeInfo final : public detect::CodeInfo {
   // Frames and function entry at `vaddr` (indexes must be < string_count()). Again for an
   // address already stored replaces it.
   void add_address(uint64_t vaddr, std::vector<StoredFrame> frames, std::optional<uint64_t> entry);
-  void add_lock_lines(uint64_t function_entry, detect::LockLines lines);
+  void add_lock_lines(uint64_t function_entry, state::LockLines lines);
   size_t address_count() const { return addresses_.size(); }
 
-  // ---- detect::CodeInfo
-  std::vector<detect::SourceFrame> frames(uint64_t vaddr) const override;
+  // ---- state::CodeInfo
+  std::vector<state::SourceFrame> frames(uint64_t vaddr) const override;
   std::optional<uint64_t> function_entry(uint64_t vaddr) const override;
-  const detect::LockLines& lock_lines(uint64_t function_entry) const override;
+  const state::LockLines& lock_lines(uint64_t function_entry) const override;
   std::string_view goroot_src() const override { return goroot_src_; }
   const sym::GoOffsets& offsets() const override { return offsets_; }
   const std::vector<std::string>& wait_reasons() const override { return wait_reasons_; }
@@ -64,8 +64,8 @@ class StoredCodeInfo final : public detect::CodeInfo {
   // A deque never moves its elements: the views frames() hands out stay valid.
   std::deque<std::string> strings_;
   std::unordered_map<uint64_t, Address> addresses_;
-  std::unordered_map<uint64_t, detect::LockLines> lock_lines_;
-  detect::LockLines no_lock_lines_;
+  std::unordered_map<uint64_t, state::LockLines> lock_lines_;
+  state::LockLines no_lock_lines_;
 };
 
 }  // namespace goscope::output

@@ -15,8 +15,8 @@
 
 namespace goscope::output {
 
-using detect::GoroutineInfo;
-using detect::GoroutineState;
+using state::GoroutineInfo;
+using state::GoroutineState;
 using model::Event;
 using model::EventKind;
 
@@ -52,12 +52,12 @@ struct TimelineBuilder::Impl {
     std::deque<Operation> recvs;  // receives seen before their send (a blocked sender's value)
   };
 
-  Impl(const detect::StateModel& m, const TimelineOptions& o) : model(m), options(o) {
+  Impl(const state::StateModel& m, const TimelineOptions& o) : model(m), options(o) {
     // The model may be seeded already: those goroutines start in the state it had before any event.
     for (const GoroutineInfo* g : model.goroutines()) initial.emplace(g->goid, *g);
   }
 
-  const detect::StateModel& model;
+  const state::StateModel& model;
   TimelineOptions options;
   std::unordered_map<uint64_t, GoroutineInfo> initial;  // the model before the first event
   bool started = false;
@@ -345,7 +345,7 @@ struct TimelineBuilder::Impl {
   }
 };
 
-TimelineBuilder::TimelineBuilder(const detect::StateModel& model, const TimelineOptions& options)
+TimelineBuilder::TimelineBuilder(const state::StateModel& model, const TimelineOptions& options)
     : impl_(std::make_unique<Impl>(model, options)) {}
 
 TimelineBuilder::~TimelineBuilder() = default;

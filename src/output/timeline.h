@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 #include "model/event.h"
 
 namespace goscope::output {
@@ -16,7 +16,7 @@ namespace goscope::output {
 struct Segment {
   int64_t start_ns = 0;
   int64_t end_ns = 0;  // the trace's end for a segment still open at the end
-  detect::GoroutineState state = detect::GoroutineState::kRunning;  // kRunning, kRunnable or kBlocked
+  state::GoroutineState state = state::GoroutineState::kRunning;  // kRunning, kRunnable or kBlocked
   uint32_t wait_reason = 0;  // kBlocked: the runtime's waitReason number
   uint64_t object = 0;       // kBlocked: the first object waited on (0 none)
   model::ObjectKind object_kind = model::ObjectKind::kNone;
@@ -76,7 +76,7 @@ struct TimelineOptions {
 // Fed every event right after the state model applied it.
 class TimelineBuilder {
  public:
-  TimelineBuilder(const detect::StateModel& model, const TimelineOptions& options);
+  TimelineBuilder(const state::StateModel& model, const TimelineOptions& options);
   ~TimelineBuilder();
   void on_event(const model::Event& e);
   // Closes open segments at end_ns and returns the timeline (the builder is spent).

@@ -391,7 +391,7 @@ struct TraceWriter::Encoder {
   }
 };
 
-TraceWriter::TraceWriter(std::string path, int fd, std::shared_ptr<const detect::CodeInfo> code,
+TraceWriter::TraceWriter(std::string path, int fd, std::shared_ptr<const state::CodeInfo> code,
                          const model::StackTable& stacks)
     : path_(std::move(path)),
       fd_(fd),
@@ -406,7 +406,7 @@ TraceWriter::~TraceWriter() {
 }
 
 Expected<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const TraceMeta& meta,
-                                                           std::shared_ptr<const detect::CodeInfo> code,
+                                                           std::shared_ptr<const state::CodeInfo> code,
                                                            const model::StackTable& stacks) {
   auto opened = open_user_file(path);
   if (!opened) return make_error("cannot create the trace file: " + opened.error().message);
@@ -464,7 +464,7 @@ void TraceWriter::define_address(uint64_t vaddr) {
   }
   if (!entry || !entries_defined_.insert(*entry).second) return;
   define_address(*entry);
-  const detect::LockLines& lines = code_->lock_lines(*entry);
+  const state::LockLines& lines = code_->lock_lines(*entry);
   if (lines.lock.empty() && lines.rlock.empty()) return;
   Encoder& e = *enc_;
   e.definitions.u8(kRecordLockLines);
@@ -1011,7 +1011,7 @@ Expected<void> TraceReader::read_definitions(Cursor& c) {
       }
       case kRecordLockLines: {
         const uint64_t entry = address();
-        detect::LockLines lines;
+        state::LockLines lines;
         for (auto* list : {&lines.lock, &lines.rlock})
           for (size_t n = c.count(); n > 0 && c.ok(); n--) list->push_back(c.int32());
         if (c.ok()) code_->add_lock_lines(entry, std::move(lines));

@@ -21,7 +21,7 @@
 // (by key), wait reason names and GOROOT. Code tables hold, for each address a
 // replay may ask about (a stack's pcs[0], its return addresses minus one, event pcs
 // and pc - 1, start pcs, function entries), the source frames and function entry,
-// and for each function entry its lock lines: detect::CodeInfo as stored.
+// and for each function entry its lock lines: state::CodeInfo as stored.
 //
 // Events are encoded against the previous event of the same kind in the block: a
 // kind byte, a bit mask of the fields that differ, then each differing field
@@ -39,7 +39,7 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "detect/code_info.h"
+#include "state/code_info.h"
 #include "detect/findings.h"
 #include "model/event.h"
 #include "model/snapshot.h"
@@ -61,7 +61,7 @@ class TraceWriter {
   // the traced binary; `stacks` is the table the events' stack ids refer to. Both must
   // outlive the writer.
   static Expected<std::unique_ptr<TraceWriter>> create(const std::string& path, const TraceMeta& meta,
-                                                       std::shared_ptr<const detect::CodeInfo> code,
+                                                       std::shared_ptr<const state::CodeInfo> code,
                                                        const model::StackTable& stacks);
   ~TraceWriter();  // flushes what is buffered when close() was not called (no end record)
   TraceWriter(const TraceWriter&) = delete;
@@ -84,7 +84,7 @@ class TraceWriter {
 
  private:
   struct Encoder;
-  TraceWriter(std::string path, int fd, std::shared_ptr<const detect::CodeInfo> code,
+  TraceWriter(std::string path, int fd, std::shared_ptr<const state::CodeInfo> code,
               const model::StackTable& stacks);
   Expected<void> write_block(const std::vector<uint8_t>& raw);
   Expected<void> check_open() const;
@@ -95,7 +95,7 @@ class TraceWriter {
 
   std::string path_;
   int fd_ = -1;
-  std::shared_ptr<const detect::CodeInfo> code_;
+  std::shared_ptr<const state::CodeInfo> code_;
   const model::StackTable& stacks_;
   std::unique_ptr<Encoder> enc_;
   std::optional<Error> failed_;  // the first write error: every later call returns it
@@ -119,7 +119,7 @@ class TraceReader {
   TraceReader& operator=(const TraceReader&) = delete;
 
   const TraceMeta& meta() const { return meta_; }
-  std::shared_ptr<const detect::CodeInfo> code() const { return code_; }  // grows as blocks are read
+  std::shared_ptr<const state::CodeInfo> code() const { return code_; }  // grows as blocks are read
   // The reader's own table: file stack ids are interned here (in file order, so the same
   // ids as the recorder's table unless someone else interns into it meanwhile).
   model::StackTable& stacks() { return stacks_; }

@@ -11,8 +11,8 @@
 
 namespace goscope::output {
 
-using detect::GoroutineInfo;
-using detect::GoroutineState;
+using state::GoroutineInfo;
+using state::GoroutineState;
 
 namespace {
 
@@ -34,7 +34,7 @@ struct BlockedGroup {
 };
 
 struct Channels {
-  std::vector<const detect::ChannelInfo*> busiest;  // by operations
+  std::vector<const state::ChannelInfo*> busiest;  // by operations
   bool has_operations = false;                      // send / receive counts exist (every operation is traced)
   uint64_t made = 0;
   uint64_t closed = 0;
@@ -43,17 +43,17 @@ struct Channels {
 struct Summary {
   int64_t start_ns = 0;
   int64_t end_ns = 0;
-  detect::GoroutineCounts goroutines;
+  state::GoroutineCounts goroutines;
   std::vector<BlockedGroup> blocked;
   uint64_t blocked_count = 0;
   uint64_t blocked_runtime_hidden = 0;
-  std::vector<detect::SiteBlocking> sites;
-  std::vector<detect::ReasonBlocking> reasons;  // over `sites`
-  std::vector<const detect::MutexInfo*> mutexes;
+  std::vector<state::SiteBlocking> sites;
+  std::vector<state::ReasonBlocking> reasons;  // over `sites`
+  std::vector<const state::MutexInfo*> mutexes;
   Channels channels;
 };
 
-uint64_t operations(const detect::ChannelInfo& c) {
+uint64_t operations(const state::ChannelInfo& c) {
   return c.sends + c.recvs + c.recvs_closed + c.closes;
 }
 
@@ -61,7 +61,7 @@ int64_t blocked_for(const GoroutineInfo& g, int64_t now_ns) {
   return std::max<int64_t>(0, now_ns - g.since_ns);
 }
 
-std::vector<BlockedGroup> group_blocked(const detect::StateModel& state, const Summary& s, bool show_runtime,
+std::vector<BlockedGroup> group_blocked(const state::StateModel& state, const Summary& s, bool show_runtime,
                                         uint64_t& count, uint64_t& hidden) {
   using Key = std::tuple<uint32_t, std::string_view, std::string_view, int>;
   std::map<Key, BlockedGroup> groups;
@@ -72,7 +72,7 @@ std::vector<BlockedGroup> group_blocked(const detect::StateModel& state, const S
       continue;
     }
     count++;
-    const detect::CodeFrame* site = state.symbols().stack(g->park_stack).site_frame();
+    const state::CodeFrame* site = state.symbols().stack(g->park_stack).site_frame();
     const Key key{g->wait_reason, site ? site->function : "", site ? site->file : "", site ? site->line : 0};
     BlockedGroup& group = groups[key];
     group.reason = g->wait_reason;
@@ -104,14 +104,14 @@ std::vector<BlockedGroup> group_blocked(const detect::StateModel& state, const S
   return out;
 }
 
-Summary collect(const detect::StateModel& state, const SummaryOptions& o) {
+Summary collect(const state::StateModel& state, const SummaryOptions& o) {
   Summary s;
   s.start_ns = o.start_ns ? o.start_ns : state.first_event_ns();
   s.end_ns = o.end_ns ? o.end_ns : state.last_event_ns();
   s.goroutines = state.counts();
   s.blocked = group_blocked(state, s, o.show_runtime, s.blocked_count, s.blocked_runtime_hidden);
 
-  std::map<uint32_t, detect::BlockingTotals> by_reason;
+  std::map<uint32_t, state::BlockingTotals> by_reason;
   for (const auto& site : state.blocking_by_site(s.end_ns)) {
     // A site of nothing but runtime frames: the runtime's own goroutines idling (GC workers...).
     if (!site.site.known() && !o.show_runtime) continue;
@@ -173,7 +173,7 @@ std::string count_of(uint64_t n, const char* noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-std::string count_text(const detect::BlockingTotals& t) {
+std::string count_text(const state::BlockingTotals& t) {
   std::string s = std::to_string(t.count);
   if (t.ongoing) s += " (" + std::to_string(t.ongoing) + " now)";
   return s;
@@ -185,7 +185,7 @@ void section(FILE* out, const SummaryOptions& o, const std::string& title) {
 
 }  // namespace
 
-void write_trace_summary(FILE* out, const detect::StateModel& state, const EventFormatter& format,
+void write_trace_summary(FILE* out, const state::StateModel& state, const EventFormatter& format,
                          const TraceCounters& counters, const SummaryOptions& options) {
   const Summary s = collect(state, options);
   const int64_t duration = std::max<int64_t>(0, s.end_ns - s.start_ns);
@@ -247,7 +247,7 @@ void write_trace_summary(FILE* out, const detect::StateModel& state, const Event
   section(out, options, "contended mutexes");
   if (s.mutexes.empty()) std::fprintf(out, "  none seen\n");
   for (size_t i = 0; i < s.mutexes.size() && i < options.max_rows; i++) {
-    const detect::MutexInfo& m = *s.mutexes[i];
+    const state::MutexInfo& m = *s.mutexes[i];
     std::string line = "  " + EventFormatter::object_text(m.address, m.kind) + ": " +
                        std::to_string(m.contended) + " contended";
     if (m.acquisitions) line += " of " + std::to_string(m.acquisitions) + " locks";
@@ -269,7 +269,7 @@ void write_trace_summary(FILE* out, const detect::StateModel& state, const Event
   if (c.has_operations) {
     section(out, options, "busiest channels");
     for (size_t i = 0; i < c.busiest.size() && i < options.max_rows; i++) {
-      const detect::ChannelInfo& ch = *c.busiest[i];
+      const state::ChannelInfo& ch = *c.busiest[i];
       std::string line = "  chan " + address_text(ch.address);
       line += ch.capacity >= 0 ? " cap " + std::to_string(ch.capacity) : " (made before the trace)";
       line += ": " + std::to_string(ch.sends) + " sends, " + std::to_string(ch.recvs) + " receives";
@@ -306,7 +306,7 @@ void write_trace_summary(FILE* out, const detect::StateModel& state, const Event
                  options.color ? kLoud : "", counters.lost(), options.color ? kReset : "");
 }
 
-nlohmann::json trace_summary_json(const detect::StateModel& state, const EventFormatter& format,
+nlohmann::json trace_summary_json(const state::StateModel& state, const EventFormatter& format,
                                   const TraceCounters& counters, const SummaryOptions& options) {
   const Summary s = collect(state, options);
   const int64_t duration = std::max<int64_t>(0, s.end_ns - s.start_ns);
@@ -323,7 +323,7 @@ nlohmann::json trace_summary_json(const detect::StateModel& state, const EventFo
                      {"runtime", s.goroutines.runtime}};
 
   auto site_json = [&](model::StackId stack, nlohmann::json& into) {
-    const detect::CodeFrame* site = format.symbols()->stack(stack).site_frame();
+    const state::CodeFrame* site = format.symbols()->stack(stack).site_frame();
     into["site"] = site ? nlohmann::json(file_line(*site)) : nlohmann::json(nullptr);
     into["func"] = site ? nlohmann::json(site->function) : nlohmann::json(nullptr);
   };
@@ -331,7 +331,7 @@ nlohmann::json trace_summary_json(const detect::StateModel& state, const EventFo
     into["reason"] = format.reason_text(reason);
     into["reason_code"] = reason;
   };
-  auto totals_json = [](const detect::BlockingTotals& t, nlohmann::json& into) {
+  auto totals_json = [](const state::BlockingTotals& t, nlohmann::json& into) {
     into["count"] = t.count;
     into["ongoing"] = t.ongoing;
     into["total_ns"] = t.total_ns;

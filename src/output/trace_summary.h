@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 #include "output/event_format.h"
 
 namespace goscope::output {
@@ -38,10 +38,10 @@ struct SummaryOptions {
   bool color = false;         // ANSI colors in text
 };
 
-void write_trace_summary(FILE* out, const detect::StateModel& state, const EventFormatter& format,
+void write_trace_summary(FILE* out, const state::StateModel& state, const EventFormatter& format,
                          const TraceCounters& counters, const SummaryOptions& options);
 
-nlohmann::json trace_summary_json(const detect::StateModel& state, const EventFormatter& format,
+nlohmann::json trace_summary_json(const state::StateModel& state, const EventFormatter& format,
                                   const TraceCounters& counters, const SummaryOptions& options);
 
 }  // namespace goscope::output

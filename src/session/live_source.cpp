@@ -38,7 +38,7 @@ Expected<std::unique_ptr<LiveSource>> LiveSource::start(const LiveOptions& optio
     s->warnings_.push_back("no attach-time snapshot (" + t.snapshot_error() +
                            "): goroutines blocked before now stay unseen");
   s->stream_ = t.stream_info();
-  s->symbols_ = std::make_shared<detect::StackSymbolizer>(t.binary(), t.stacks());
+  s->symbols_ = std::make_shared<state::StackSymbolizer>(t.binary(), t.stacks());
   s->process_ = std::make_unique<loader::LiveProcess>(t.binary(), s->target_->pid());
   // Lock holders are known from events only when every acquisition was traced: lock
   // probes on, from the program's start.

@@ -42,7 +42,7 @@ class LiveSource final : public Source {
   int64_t mark_start();
 
   const model::StreamInfo& stream() const override { return stream_; }
-  std::shared_ptr<const detect::StackSymbolizer> symbols() const override { return symbols_; }
+  std::shared_ptr<const state::StackSymbolizer> symbols() const override { return symbols_; }
   detect::ProcessView* process() override { return process_.get(); }
   bool holders_traced() const override { return holders_traced_; }
   bool live() const override { return true; }
@@ -58,7 +58,7 @@ class LiveSource final : public Source {
 
   std::optional<loader::Target> target_;
   std::unique_ptr<loader::Tracer> tracer_;
-  std::shared_ptr<const detect::StackSymbolizer> symbols_;
+  std::shared_ptr<const state::StackSymbolizer> symbols_;
   std::unique_ptr<loader::LiveProcess> process_;
   model::StreamInfo stream_;
   bool holders_traced_ = false;

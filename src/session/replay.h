@@ -77,8 +77,8 @@ class Replay {
   const std::string& damage() const { return source_->damage(); }
   uint64_t events() const { return source_->events(); }
 
-  const detect::StateModel& state() const { return session_->state(); }
-  std::shared_ptr<const detect::StackSymbolizer> symbols() const { return session_->symbols(); }
+  const state::StateModel& state() const { return session_->state(); }
+  std::shared_ptr<const state::StackSymbolizer> symbols() const { return session_->symbols(); }
   const model::StreamInfo& stream() const { return session_->stream(); }
   const sym::BuildInfo& build_info() const { return source_->build_info(); }
   // After run(): every finding (adopted verdicts, judged again, rules) and the notes.

@@ -10,7 +10,7 @@ Expected<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& pa
   std::unique_ptr<ReplaySource> r(new ReplaySource());
   GS_TRY(r->reader_, output::TraceReader::open(path));
   r->stream_ = r->reader_->stream_info();
-  r->symbols_ = std::make_shared<detect::StackSymbolizer>(r->reader_->code(), r->reader_->stacks());
+  r->symbols_ = std::make_shared<state::StackSymbolizer>(r->reader_->code(), r->reader_->stacks());
   r->last_ns_ = r->reader_->meta().start_ns;
   return r;
 }

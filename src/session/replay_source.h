@@ -27,7 +27,7 @@ class ReplaySource final : public Source {
   uint64_t events() const { return reader_->events_read(); }
 
   const model::StreamInfo& stream() const override { return stream_; }
-  std::shared_ptr<const detect::StackSymbolizer> symbols() const override { return symbols_; }
+  std::shared_ptr<const state::StackSymbolizer> symbols() const override { return symbols_; }
   detect::ProcessView* process() override { return nullptr; }
   bool holders_traced() const override { return reader_->meta().holders_traced; }
   bool live() const override { return false; }
@@ -43,7 +43,7 @@ class ReplaySource final : public Source {
 
   std::unique_ptr<output::TraceReader> reader_;
   model::StreamInfo stream_;
-  std::shared_ptr<const detect::StackSymbolizer> symbols_;
+  std::shared_ptr<const state::StackSymbolizer> symbols_;
   bool at_end_ = false;
   int64_t last_ns_ = 0;
 };

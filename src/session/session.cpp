@@ -11,7 +11,7 @@ constexpr int64_t kSecond = 1'000'000'000;
 Session::Session(Source& source, const detect::JudgeConfig& judge)
     : source_(source),
       symbols_(source.symbols()),
-      state_(std::make_unique<detect::StateModel>(symbols_)),
+      state_(std::make_unique<state::StateModel>(symbols_)),
       judge_(std::make_unique<detect::Judge>(*state_, source.stream(), source.process(), judge)) {}
 
 Session::~Session() = default;

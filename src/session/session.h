@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "common/expected.h"
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 #include "detect/judge.h"
 #include "session/sink.h"
 #include "session/source.h"
@@ -53,8 +53,8 @@ class Session final : private Receiver {
 
   Source& source() const { return source_; }
   const model::StreamInfo& stream() const { return source_.stream(); }
-  std::shared_ptr<const detect::StackSymbolizer> symbols() const { return symbols_; }
-  const detect::StateModel& state() const { return *state_; }
+  std::shared_ptr<const state::StackSymbolizer> symbols() const { return symbols_; }
+  const state::StateModel& state() const { return *state_; }
   detect::Judge& judge() { return *judge_; }
   int64_t start_ns() const { return source_.start_ns(); }
 
@@ -73,8 +73,8 @@ class Session final : private Receiver {
   void start_stream();
 
   Source& source_;
-  std::shared_ptr<const detect::StackSymbolizer> symbols_;
-  std::unique_ptr<detect::StateModel> state_;
+  std::shared_ptr<const state::StackSymbolizer> symbols_;
+  std::unique_ptr<state::StateModel> state_;
   std::unique_ptr<detect::Judge> judge_;
   std::vector<Sink*> sinks_;
   int64_t next_second_ns_ = 0;

@@ -14,7 +14,7 @@
 #include "common/expected.h"
 #include "detect/findings.h"
 #include "detect/process_view.h"
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 #include "model/event.h"
 #include "model/snapshot.h"
 #include "output/trace_meta.h"
@@ -38,7 +38,7 @@ class Source {
 
   virtual const model::StreamInfo& stream() const = 0;
   // The one symbolization cache of the stream (frames, sites).
-  virtual std::shared_ptr<const detect::StackSymbolizer> symbols() const = 0;
+  virtual std::shared_ptr<const state::StackSymbolizer> symbols() const = 0;
   // The process to look at when judging, null when there is none (a recording).
   virtual detect::ProcessView* process() = 0;
   // Lock events cover every acquisition: lock holders are known, not inferred.

@@ -21,18 +21,18 @@ namespace {
 using namespace goscope;
 
 // Answers nothing: the header block only needs build info, offsets and wait reasons.
-class NoCode final : public detect::CodeInfo {
+class NoCode final : public state::CodeInfo {
  public:
-  std::vector<detect::SourceFrame> frames(uint64_t) const override { return {}; }
+  std::vector<state::SourceFrame> frames(uint64_t) const override { return {}; }
   std::optional<uint64_t> function_entry(uint64_t) const override { return std::nullopt; }
-  const detect::LockLines& lock_lines(uint64_t) const override { return none_; }
+  const state::LockLines& lock_lines(uint64_t) const override { return none_; }
   std::string_view goroot_src() const override { return "/usr/lib/go/src/"; }
   const sym::GoOffsets& offsets() const override { return offsets_; }
   const std::vector<std::string>& wait_reasons() const override { return reasons_; }
   const sym::BuildInfo& build_info() const override { return build_; }
 
  private:
-  detect::LockLines none_;
+  state::LockLines none_;
   sym::GoOffsets offsets_;
   std::vector<std::string> reasons_{"", "chan receive"};
   sym::BuildInfo build_;

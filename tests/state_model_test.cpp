@@ -1,7 +1,7 @@
 // The state model fed synthetic events whose stacks are real addresses of the
 // pipeline test program (Go 1.22): goroutine life cycles, late-seen goroutines,
 // snapshot seeding, blocking time per site and reason, mutexes and channels.
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 
 #include <gtest/gtest.h>
 
@@ -30,8 +30,8 @@ class DetectStateModel : public ::testing::Test {
     GS_REQUIRE_TESTPROGS();
     s = std::make_unique<SyntheticEvents>();
     ASSERT_TRUE(s->ok());
-    symbols = std::make_shared<StackSymbolizer>(*s->binary, s->stacks);
-    model = std::make_unique<StateModel>(symbols);
+    symbols = std::make_shared<state::StackSymbolizer>(*s->binary, s->stacks);
+    model = std::make_unique<state::StateModel>(symbols);
     sink_line = s->source_line(R"(^\s*for v := range squares \{)");
     main_recv_line = s->source_line(R"(^\s*sum := <-result$)");
     sink_park = s->stack({s->entry("runtime.gopark"), s->in("runtime.chanrecv"), s->in("runtime.chanrecv2"),
@@ -67,8 +67,8 @@ class DetectStateModel : public ::testing::Test {
   }
 
   std::unique_ptr<SyntheticEvents> s;
-  std::shared_ptr<StackSymbolizer> symbols;
-  std::unique_ptr<StateModel> model;
+  std::shared_ptr<state::StackSymbolizer> symbols;
+  std::unique_ptr<state::StateModel> model;
   int sink_line = 0;
   int main_recv_line = 0;
   model::StackId sink_park = 0;
@@ -78,9 +78,9 @@ class DetectStateModel : public ::testing::Test {
 
 TEST_F(DetectStateModel, CreateParkReadyExit) {
   model->apply(create(12, 1, kT0));
-  const GoroutineInfo* g = model->goroutine(12);
+  const state::GoroutineInfo* g = model->goroutine(12);
   ASSERT_NE(g, nullptr);
-  EXPECT_EQ(g->state, GoroutineState::kRunnable);
+  EXPECT_EQ(g->state, state::GoroutineState::kRunnable);
   EXPECT_TRUE(g->creation_seen);
   EXPECT_EQ(g->parent_goid, 1u);
   EXPECT_EQ(g->start_pc, s->entry("main.main.func4"));
@@ -88,11 +88,11 @@ TEST_F(DetectStateModel, CreateParkReadyExit) {
   EXPECT_EQ(g->first_seen_ns, kT0);
   // The parent acted, so it is known (and running) too.
   ASSERT_NE(model->goroutine(1), nullptr);
-  EXPECT_EQ(model->goroutine(1)->state, GoroutineState::kRunning);
+  EXPECT_EQ(model->goroutine(1)->state, state::GoroutineState::kRunning);
 
   model->apply(park(12, kT0 + 10 * kMs, sink_park));
   g = model->goroutine(12);
-  EXPECT_EQ(g->state, GoroutineState::kBlocked);
+  EXPECT_EQ(g->state, state::GoroutineState::kBlocked);
   EXPECT_EQ(g->since_ns, kT0 + 10 * kMs);
   EXPECT_TRUE(g->since_exact);
   EXPECT_EQ(g->wait_reason, s->reason("chan receive"));
@@ -105,14 +105,14 @@ TEST_F(DetectStateModel, CreateParkReadyExit) {
 
   model->apply(ready(1, 12, kT0 + 35 * kMs));
   g = model->goroutine(12);
-  EXPECT_EQ(g->state, GoroutineState::kRunnable);
+  EXPECT_EQ(g->state, state::GoroutineState::kRunnable);
   EXPECT_EQ(g->since_ns, kT0 + 35 * kMs);
   EXPECT_TRUE(g->waiting_on.empty());
   EXPECT_TRUE(model->waiters(kChan).empty());
 
   model->apply(SyntheticEvents::event(EventKind::kGoExit, 12, kT0 + 40 * kMs));
-  EXPECT_EQ(model->goroutine(12)->state, GoroutineState::kExited);
-  const GoroutineCounts c = model->counts();
+  EXPECT_EQ(model->goroutine(12)->state, state::GoroutineState::kExited);
+  const state::GoroutineCounts c = model->counts();
   EXPECT_EQ(c.seen, 2u);
   EXPECT_EQ(c.created, 1u);
   EXPECT_EQ(c.exited, 1u);
@@ -145,7 +145,7 @@ TEST_F(DetectStateModel, AnyLaterEventOfTheGoroutineEndsItsBlock) {
   recv.object = kChan;
   recv.flags = model::kOk | model::kReceived;
   model->apply(recv);
-  EXPECT_EQ(model->goroutine(12)->state, GoroutineState::kRunning);
+  EXPECT_EQ(model->goroutine(12)->state, state::GoroutineState::kRunning);
   const auto sites = model->blocking_by_site(kT0 + 100 * kMs);
   ASSERT_EQ(sites.size(), 1u);
   EXPECT_EQ(sites[0].totals.total_ns, 7 * kMs);
@@ -192,10 +192,10 @@ TEST_F(DetectStateModel, BlockingTimeAggregatesPerSiteAndReason) {
 TEST_F(DetectStateModel, LateSeenGoroutinesAreCreatedAndClassifiedFromTheirStack) {
   // Goroutine 77 was created before the trace: its first event is a park.
   model->apply(park(77, kT0, sink_park));
-  const GoroutineInfo* g = model->goroutine(77);
+  const state::GoroutineInfo* g = model->goroutine(77);
   ASSERT_NE(g, nullptr);
   EXPECT_FALSE(g->creation_seen);
-  EXPECT_EQ(g->state, GoroutineState::kBlocked);
+  EXPECT_EQ(g->state, state::GoroutineState::kBlocked);
   EXPECT_FALSE(g->runtime);
   EXPECT_EQ(model->counts().seen, 1u);
   EXPECT_EQ(model->counts().created, 0u);
@@ -223,8 +223,8 @@ TEST_F(DetectStateModel, TimestampsSlightlyOutOfOrderNeverGoBack) {
   model->apply(park(12, kT0 + 10 * kMs, sink_park));
   // Another CPU's ready stamped 2 µs before the park.
   model->apply(ready(1, 12, kT0 + 10 * kMs - 2000));
-  const GoroutineInfo* g = model->goroutine(12);
-  EXPECT_EQ(g->state, GoroutineState::kRunnable);
+  const state::GoroutineInfo* g = model->goroutine(12);
+  EXPECT_EQ(g->state, state::GoroutineState::kRunnable);
   EXPECT_EQ(g->since_ns, kT0 + 10 * kMs);  // not before the park
   const auto sites = model->blocking_by_site(kT0 + 20 * kMs);
   ASSERT_EQ(sites.size(), 1u);
@@ -234,7 +234,7 @@ TEST_F(DetectStateModel, TimestampsSlightlyOutOfOrderNeverGoBack) {
   // A straggler of an exited goroutine does not bring it back.
   model->apply(SyntheticEvents::event(EventKind::kGoExit, 12, kT0 + 30 * kMs));
   model->apply(ready(1, 12, kT0 + 29 * kMs));
-  EXPECT_EQ(model->goroutine(12)->state, GoroutineState::kExited);
+  EXPECT_EQ(model->goroutine(12)->state, state::GoroutineState::kExited);
   EXPECT_EQ(model->counts().exited, 1u);
 }
 
@@ -246,7 +246,7 @@ TEST_F(DetectStateModel, StatusChangesFromTheSchedulerView) {
     return e;
   };
   model->apply(status(12, 12, model::GStatus::kRunnable, model::GStatus::kRunning, kT0));
-  EXPECT_EQ(model->goroutine(12)->state, GoroutineState::kRunning);
+  EXPECT_EQ(model->goroutine(12)->state, state::GoroutineState::kRunning);
   model->apply(park(12, kT0 + kMs, sink_park));
   // The park came with the reason; the status change that follows keeps it.
   model->apply(status(12, 12, model::GStatus::kRunning, model::GStatus::kWaiting, kT0 + kMs + 100));
@@ -256,10 +256,10 @@ TEST_F(DetectStateModel, StatusChangesFromTheSchedulerView) {
   Event woken = status(12, 5, model::GStatus::kWaiting, model::GStatus::kRunnable, kT0 + 3 * kMs);
   woken.value |= model::kGScanBit;
   model->apply(woken);
-  EXPECT_EQ(model->goroutine(12)->state, GoroutineState::kRunnable);
-  EXPECT_EQ(model->goroutine(5)->state, GoroutineState::kRunning);
+  EXPECT_EQ(model->goroutine(12)->state, state::GoroutineState::kRunnable);
+  EXPECT_EQ(model->goroutine(5)->state, state::GoroutineState::kRunning);
   model->apply(status(12, 12, model::GStatus::kRunning, model::GStatus::kDead, kT0 + 4 * kMs));
-  EXPECT_EQ(model->goroutine(12)->state, GoroutineState::kExited);
+  EXPECT_EQ(model->goroutine(12)->state, state::GoroutineState::kExited);
   EXPECT_EQ(model->counts().exited, 1u);
 }
 
@@ -288,7 +288,7 @@ TEST_F(DetectStateModel, MutexContentionHolderWaitersAndReaders) {
   model->apply(lock);
 
   ASSERT_EQ(model->mutexes().count(kMutex), 1u);
-  const MutexInfo& m = model->mutexes().at(kMutex);
+  const state::MutexInfo& m = model->mutexes().at(kMutex);
   EXPECT_EQ(m.kind, ObjectKind::kMutex);
   EXPECT_EQ(m.holder, 7u);
   EXPECT_EQ(m.acquisitions, 1u);
@@ -320,7 +320,7 @@ TEST_F(DetectStateModel, MutexContentionHolderWaitersAndReaders) {
   model->apply(rlock);
   rlock.goid = 10;
   model->apply(rlock);
-  const MutexInfo& rw = model->mutexes().at(kRw);
+  const state::MutexInfo& rw = model->mutexes().at(kRw);
   EXPECT_EQ(rw.kind, ObjectKind::kRWMutex);
   EXPECT_EQ(rw.readers, (std::map<uint64_t, uint32_t>{{9, 2}, {10, 1}}));
   Event runlock = rlock;
@@ -364,7 +364,7 @@ TEST_F(DetectStateModel, ChannelCountsFromOperationsSelectsAndParks) {
   // A goroutine parked on it.
   model->apply(park(5, kT0 + 3 * kMs, sink_park));
 
-  const ChannelInfo& c = model->channels().at(kChan);
+  const state::ChannelInfo& c = model->channels().at(kChan);
   EXPECT_EQ(c.capacity, 8);
   EXPECT_EQ(c.elem_size, 8);
   EXPECT_EQ(c.made_at, main_park);
@@ -375,7 +375,7 @@ TEST_F(DetectStateModel, ChannelCountsFromOperationsSelectsAndParks) {
   EXPECT_TRUE(c.closed);
   EXPECT_EQ(c.users, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_FALSE(c.users_truncated);
-  const ChannelInfo& other = model->channels().at(kOther);
+  const state::ChannelInfo& other = model->channels().at(kOther);
   EXPECT_EQ(other.capacity, -1);  // never seen made
   EXPECT_EQ(other.sends, 0u);
   EXPECT_EQ(other.users, std::vector<uint64_t>{4});
@@ -438,10 +438,10 @@ TEST_F(DetectStateModel, SnapshotSeedsGoroutinesAtAttach) {
 
   model->seed(snap, kBias, s->stacks);
 
-  const GoroutineInfo* g1 = model->goroutine(1);
+  const state::GoroutineInfo* g1 = model->goroutine(1);
   ASSERT_NE(g1, nullptr);
   EXPECT_TRUE(g1->from_snapshot);
-  EXPECT_EQ(g1->state, GoroutineState::kBlocked);
+  EXPECT_EQ(g1->state, state::GoroutineState::kBlocked);
   EXPECT_EQ(g1->since_ns, kT0 - 2000 * kMs);
   EXPECT_TRUE(g1->since_exact);
   EXPECT_EQ(g1->park_stack, main_park);  // the same vaddrs: the same interned stack
@@ -449,9 +449,9 @@ TEST_F(DetectStateModel, SnapshotSeedsGoroutinesAtAttach) {
   EXPECT_EQ(g1->waiting_on[0].kind, ObjectKind::kChannel);
   EXPECT_FALSE(g1->runtime);
 
-  const GoroutineInfo* g7 = model->goroutine(7);
+  const state::GoroutineInfo* g7 = model->goroutine(7);
   ASSERT_NE(g7, nullptr);
-  EXPECT_EQ(g7->state, GoroutineState::kBlocked);
+  EXPECT_EQ(g7->state, state::GoroutineState::kBlocked);
   EXPECT_EQ(g7->since_ns, kT0);
   EXPECT_FALSE(g7->since_exact);
   ASSERT_EQ(g7->waiting_on.size(), 1u);
@@ -463,10 +463,10 @@ TEST_F(DetectStateModel, SnapshotSeedsGoroutinesAtAttach) {
   EXPECT_EQ(model->waiters(kMutex), std::vector<uint64_t>{7});
 
   ASSERT_NE(model->goroutine(8), nullptr);
-  EXPECT_EQ(model->goroutine(8)->state, GoroutineState::kRunnable);
+  EXPECT_EQ(model->goroutine(8)->state, state::GoroutineState::kRunnable);
   EXPECT_TRUE(model->goroutine(8)->runtime);
   EXPECT_EQ(model->goroutine(9), nullptr);
-  EXPECT_EQ(model->goroutine(10)->state, GoroutineState::kRunnable);
+  EXPECT_EQ(model->goroutine(10)->state, state::GoroutineState::kRunnable);
 
   EXPECT_EQ(model->counts().seen, 4u);  // 1, 7, 8 and 10; not the dead 9
   // Blocked time is counted from the attach on, not from before it.
@@ -477,49 +477,49 @@ TEST_F(DetectStateModel, SnapshotSeedsGoroutinesAtAttach) {
 }
 
 TEST_F(DetectStateModel, ExitedGoroutinesAreForgottenButCounted) {
-  const size_t n = StateModel::kKeepExited + 500;
+  const size_t n = state::StateModel::kKeepExited + 500;
   for (uint64_t goid = 100; goid < 100 + n; goid++) {
     model->apply(create(goid, 1, kT0));
     model->apply(SyntheticEvents::event(EventKind::kGoExit, goid, kT0 + kMs));
   }
-  const GoroutineCounts c = model->counts();
+  const state::GoroutineCounts c = model->counts();
   EXPECT_EQ(c.created, n);
   EXPECT_EQ(c.exited, n);
   EXPECT_EQ(c.seen, n + 1);
   EXPECT_EQ(c.alive, 1u);
-  EXPECT_EQ(model->goroutines().size(), StateModel::kKeepExited + 1);
+  EXPECT_EQ(model->goroutines().size(), state::StateModel::kKeepExited + 1);
   EXPECT_EQ(model->goroutine(100), nullptr);  // the oldest exits are gone
   ASSERT_NE(model->goroutine(100 + n - 1), nullptr);
-  EXPECT_EQ(model->goroutine(100 + n - 1)->state, GoroutineState::kExited);
+  EXPECT_EQ(model->goroutine(100 + n - 1)->state, state::GoroutineState::kExited);
 }
 
 TEST(DetectGoNames, PackagesRuntimeAndSystemGoroutines) {
-  EXPECT_EQ(package_of("net/http.(*conn).serve"), "net/http");
-  EXPECT_EQ(package_of("main.main.func1"), "main");
-  EXPECT_EQ(package_of("goscope.test/testprogs/internal/tp.Fact"), "goscope.test/testprogs/internal/tp");
-  EXPECT_EQ(package_of("main.Map[go.shape.struct { net/http.x int }]"), "main");
-  EXPECT_EQ(package_of("gopkg.in/yaml%2ev3.Unmarshal"), "gopkg.in/yaml%2ev3");
+  EXPECT_EQ(state::package_of("net/http.(*conn).serve"), "net/http");
+  EXPECT_EQ(state::package_of("main.main.func1"), "main");
+  EXPECT_EQ(state::package_of("goscope.test/testprogs/internal/tp.Fact"), "goscope.test/testprogs/internal/tp");
+  EXPECT_EQ(state::package_of("main.Map[go.shape.struct { net/http.x int }]"), "main");
+  EXPECT_EQ(state::package_of("gopkg.in/yaml%2ev3.Unmarshal"), "gopkg.in/yaml%2ev3");
 
-  EXPECT_TRUE(is_runtime_function("runtime.gopark"));
-  EXPECT_TRUE(is_runtime_function("runtime/internal/atomic.Load"));
-  EXPECT_TRUE(is_runtime_function("internal/runtime/atomic.Load"));
-  EXPECT_TRUE(is_runtime_function("sync.(*Mutex).lockSlow"));
-  EXPECT_TRUE(is_runtime_function("internal/sync.(*Mutex).Lock"));
-  EXPECT_TRUE(is_runtime_function("sync.runtime_SemacquireMutex"));
-  EXPECT_TRUE(is_runtime_function("internal/poll.runtime_pollWait"));
-  EXPECT_TRUE(is_runtime_function("gogo"));
-  EXPECT_FALSE(is_runtime_function("runtime/pprof.profileWriter"));
-  EXPECT_FALSE(is_runtime_function("internal/poll.(*FD).Read"));
-  EXPECT_FALSE(is_runtime_function("main.main"));
-  EXPECT_FALSE(is_runtime_function("time.Sleep"));
-  EXPECT_FALSE(is_runtime_function("github.com/x/runtime.Run"));
+  EXPECT_TRUE(state::is_runtime_function("runtime.gopark"));
+  EXPECT_TRUE(state::is_runtime_function("runtime/internal/atomic.Load"));
+  EXPECT_TRUE(state::is_runtime_function("internal/runtime/atomic.Load"));
+  EXPECT_TRUE(state::is_runtime_function("sync.(*Mutex).lockSlow"));
+  EXPECT_TRUE(state::is_runtime_function("internal/sync.(*Mutex).Lock"));
+  EXPECT_TRUE(state::is_runtime_function("sync.runtime_SemacquireMutex"));
+  EXPECT_TRUE(state::is_runtime_function("internal/poll.runtime_pollWait"));
+  EXPECT_TRUE(state::is_runtime_function("gogo"));
+  EXPECT_FALSE(state::is_runtime_function("runtime/pprof.profileWriter"));
+  EXPECT_FALSE(state::is_runtime_function("internal/poll.(*FD).Read"));
+  EXPECT_FALSE(state::is_runtime_function("main.main"));
+  EXPECT_FALSE(state::is_runtime_function("time.Sleep"));
+  EXPECT_FALSE(state::is_runtime_function("github.com/x/runtime.Run"));
 
-  EXPECT_TRUE(is_system_goroutine("runtime.gcBgMarkWorker"));
-  EXPECT_TRUE(is_system_goroutine("runtime.forcegchelper"));
-  EXPECT_FALSE(is_system_goroutine("runtime.main"));
-  EXPECT_FALSE(is_system_goroutine("runtime/pprof.profileWriter"));
-  EXPECT_FALSE(is_system_goroutine("main.worker"));
-  EXPECT_FALSE(is_system_goroutine(""));
+  EXPECT_TRUE(state::is_system_goroutine("runtime.gcBgMarkWorker"));
+  EXPECT_TRUE(state::is_system_goroutine("runtime.forcegchelper"));
+  EXPECT_FALSE(state::is_system_goroutine("runtime.main"));
+  EXPECT_FALSE(state::is_system_goroutine("runtime/pprof.profileWriter"));
+  EXPECT_FALSE(state::is_system_goroutine("main.worker"));
+  EXPECT_FALSE(state::is_system_goroutine(""));
 }
 
 TEST_F(DetectStateModel, SitesSkipTheRuntimeTheSyncPackageAndTheStandardLibrary) {

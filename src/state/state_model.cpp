@@ -1,4 +1,4 @@
-#include "detect/goroutine_state.h"
+#include "state/state_model.h"
 
 #include <algorithm>
 #include <functional>
@@ -7,7 +7,7 @@
 
 #include "symbolizer/sync_objects.h"
 
-namespace goscope::detect {
+namespace goscope::state {
 
 using model::Event;
 using model::EventKind;
@@ -508,4 +508,4 @@ std::vector<ReasonBlocking> StateModel::blocking_by_reason(int64_t now_ns) const
   return out;
 }
 
-}  // namespace goscope::detect
+}  // namespace goscope::state

@@ -1,8 +1,8 @@
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 
 #include <array>
 
-namespace goscope::detect {
+namespace goscope::state {
 
 namespace {
 
@@ -114,4 +114,4 @@ const SymbolizedStack& StackSymbolizer::stack(model::StackId id) const {
   return s;
 }
 
-}  // namespace goscope::detect
+}  // namespace goscope::state

@@ -1,4 +1,4 @@
-// detect::CodeInfo answered by the traced binary itself: frames from its pclntab,
+// state::CodeInfo answered by the traced binary itself: frames from its pclntab,
 // lock sites from its inline tree and its direct calls (Capstone), offsets and
 // wait reasons as the symbolizer resolved them.
 #include <mutex>
@@ -6,11 +6,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "detect/code_info.h"
+#include "state/code_info.h"
 #include "symbolizer/probe_sites.h"
 #include "symbolizer/symbolizer.h"
 
-namespace goscope::detect {
+namespace goscope::state {
 
 namespace {
 
@@ -111,4 +111,4 @@ std::shared_ptr<const CodeInfo> binary_code_info(const sym::GoBinary& binary) {
   return std::make_shared<BinaryCodeInfo>(binary);
 }
 
-}  // namespace goscope::detect
+}  // namespace goscope::state

@@ -20,7 +20,7 @@ namespace goscope::sym {
 class GoBinary;
 }
 
-namespace goscope::detect {
+namespace goscope::state {
 
 // One source position at an address. Views stay valid while the CodeInfo lives.
 struct SourceFrame {
@@ -60,4 +60,4 @@ class CodeInfo {
 // The live answer: from the binary itself. `binary` must outlive the result.
 std::shared_ptr<const CodeInfo> binary_code_info(const sym::GoBinary& binary);
 
-}  // namespace goscope::detect
+}  // namespace goscope::state

@@ -18,11 +18,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "detect/stack_symbolizer.h"
+#include "state/stack_symbolizer.h"
 #include "model/event.h"
 #include "model/snapshot.h"
 
-namespace goscope::detect {
+namespace goscope::state {
 
 enum class GoroutineState : uint8_t {
   kUnknown,   // seen only as someone else's partner (e.g. a parent) so far
@@ -202,4 +202,4 @@ class StateModel {
   int64_t last_event_ns_ = 0;
 };
 
-}  // namespace goscope::detect
+}  // namespace goscope::state

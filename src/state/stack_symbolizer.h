@@ -6,7 +6,7 @@
 // not depend on output/.
 //
 // Addresses are ELF virtual addresses (model/event.h). The code facts come from
-// a detect::CodeInfo: the binary live, the trace file's tables in a replay. Stacks are innermost
+// a state::CodeInfo: the binary live, the trace file's tables in a replay. Stacks are innermost
 // first: [0] is where the probe fired and is looked up as is; the others are
 // return addresses, looked up one byte back, in the call instruction.
 //
@@ -21,11 +21,11 @@
 #include <unordered_map>
 #include <vector>
 
-#include "detect/code_info.h"
+#include "state/code_info.h"
 #include "model/event.h"
 #include "symbolizer/symbolizer.h"
 
-namespace goscope::detect {
+namespace goscope::state {
 
 struct CodeFrame {
   std::string_view function;  // views into the binary (valid while it is open); "" when unknown
@@ -94,4 +94,4 @@ bool is_runtime_function(std::string_view function);
 // function; "" (unknown) is not a system goroutine.
 bool is_system_goroutine(std::string_view start_function);
 
-}  // namespace goscope::detect
+}  // namespace goscope::state
