@@ -243,8 +243,8 @@ class HtmlReport : public ::testing::Test {
   std::shared_ptr<state::StackSymbolizer> symbols;
   std::unique_ptr<state::StateModel> state;
   std::vector<detect::Finding> findings;
-  TraceMeta meta;
-  TraceEnd end;
+  model::TraceMeta meta;
+  model::TraceEnd end;
   Timeline timeline;
   std::vector<Sample> samples;
   std::vector<std::string> notes;

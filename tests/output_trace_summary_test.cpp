@@ -28,7 +28,7 @@ constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kT0 = 3'000 * kMs;
 
 std::string text_of(const state::StateModel& state, const EventFormatter& format,
-                    const TraceCounters& counters, const SummaryOptions& options) {
+                    const model::TraceCounters& counters, const SummaryOptions& options) {
   char* buf = nullptr;
   size_t size = 0;
   FILE* f = open_memstream(&buf, &size);
@@ -134,7 +134,7 @@ class OutputTraceSummary : public ::testing::Test {
   int sink_line = 0, main_line = 0;
   model::StackId sink_park = 0, lock_park = 0;
   SummaryOptions options;
-  TraceCounters counters;
+  model::TraceCounters counters;
 };
 
 TEST_F(OutputTraceSummary, TextSections) {

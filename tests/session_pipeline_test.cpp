@@ -13,7 +13,7 @@
 
 #include "state/code_info.h"
 #include "fake_process.h"
-#include "output/trace_file.h"
+#include "tracefile/trace_file.h"
 #include "session/replay_source.h"
 #include "session/trace_file_sink.h"
 #include "synthetic_events.h"
@@ -76,14 +76,14 @@ class ScriptedSource final : public Source {
     }
     return {};
   }
-  output::TraceEnd finish(Receiver&, const std::string& reason) override {
-    output::TraceEnd end;
+  model::TraceEnd finish(Receiver&, const std::string& reason) override {
+    model::TraceEnd end;
     end.end_ns = last_ns_;
     end.reason = reason;
     end.counters.events_seen = 7;
     return end;
   }
-  output::TraceCounters counters() const override { return {}; }
+  model::TraceCounters counters() const override { return {}; }
 
  private:
   SyntheticEvents& s_;
@@ -226,9 +226,9 @@ TEST_F(SessionPipeline, ARecordedVerdictComesBackFromTheTraceFile) {
     ScriptedSource source(*s, &process);
     source.script = {sleep_event(1, kT0), leak_event(7, kT0 + 10 * kMs), leak_event(8, kT0 + 20 * kMs),
                      SyntheticEvents::event(EventKind::kCpuSample, 1, kT0 + 3 * kS)};
-    output::TraceMeta meta;
+    model::TraceMeta meta;
     meta.start_ns = kT0;
-    auto writer = output::TraceWriter::create(path, meta, state::binary_code_info(*s->binary), s->stacks);
+    auto writer = tracefile::TraceWriter::create(path, meta, state::binary_code_info(*s->binary), s->stacks);
     ASSERT_TRUE(writer) << writer.error().message;
     Session session(source, judge);
     TraceFileSink file(**writer);

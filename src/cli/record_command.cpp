@@ -27,7 +27,7 @@
 #include "common/hex.h"
 #include "common/user_files.h"
 #include "output/display.h"
-#include "output/trace_file.h"
+#include "tracefile/trace_file.h"
 
 #ifndef GOSCOPE_VERSION
 #define GOSCOPE_VERSION "0.0.0"
@@ -57,8 +57,8 @@ std::string build_id_of(const sym::ElfFile& elf) {
   return "";
 }
 
-output::TraceMeta meta_of(session::LiveSource& s, const LiveFlags& flags) {
-  output::TraceMeta m;
+model::TraceMeta meta_of(session::LiveSource& s, const LiveFlags& flags) {
+  model::TraceMeta m;
   m.goscope_version = GOSCOPE_VERSION;
   m.pid = s.target().pid();
   // A launched child is still held before its exec: its /proc/PID/exe is goscope.
@@ -89,7 +89,7 @@ output::TraceMeta meta_of(session::LiveSource& s, const LiveFlags& flags) {
 struct Recorded {
   std::vector<detect::Finding> findings;
   std::vector<std::string> notes;
-  output::TraceEnd end;
+  model::TraceEnd end;
   uint64_t events = 0;
   uint64_t bytes = 0;
 };
@@ -99,8 +99,8 @@ struct Recorded {
 // replay has them.
 Expected<Recorded> record_to(session::LiveSource& live, const LiveConfig& config, const LiveFlags& flags,
                              const std::string& path, bool color) {
-  const output::TraceMeta meta = meta_of(live, flags);
-  GS_TRY(auto writer, output::TraceWriter::create(path, meta, live.symbols()->code_ptr(), live.tracer().stacks()));
+  const model::TraceMeta meta = meta_of(live, flags);
+  GS_TRY(auto writer, tracefile::TraceWriter::create(path, meta, live.symbols()->code_ptr(), live.tracer().stacks()));
   session::Session s(live, config.findings.judge(live.holders_traced()));
   session::LossWarnings losses(stderr);
   session::TraceFileSink file(*writer);

@@ -37,7 +37,7 @@ std::string wall_time_text(int64_t unix_ns) {
 }
 
 void print_header(FILE* out, const std::string& path, const Replay& r) {
-  const output::TraceMeta& m = r.meta();
+  const model::TraceMeta& m = r.meta();
   std::fprintf(out, "goscope trace %s: PID %d (%s, %s)\n", path.c_str(), m.pid, m.exe_name.c_str(),
                r.build_info().go_version.c_str());
   std::fprintf(out, "  recorded %s on %s (kernel %s) by goscope %s, probes %s%s%s, %s\n",

@@ -177,7 +177,7 @@ int run_trace(const TraceCliOptions& o) {
   announce("tracing", live, config->cpu_hz);
   if (auto ok = s.run(config->run); !ok) return fail(ok.error());
 
-  output::TraceCounters counters = s.end().counters;
+  model::TraceCounters counters = s.end().counters;
   counters.events_printed = lines.printed();
   output::SummaryOptions sopts;
   sopts.start_ns = s.start_ns();

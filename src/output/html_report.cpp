@@ -590,8 +590,8 @@ class Page {
   }
 
   void header() {
-    const TraceMeta* m = in_.meta;
-    const TraceEnd* e = in_.end;
+    const model::TraceMeta* m = in_.meta;
+    const model::TraceEnd* e = in_.end;
     out_ += "<header class=\"top\"><div class=\"title-row\"><h1><span class=\"brand\">goscope</span> ";
     text(program_name());
     out_ +=
@@ -620,7 +620,7 @@ class Page {
       fact("probes", h(probes));
     }
     if (e) {
-      const TraceCounters& c = e->counters;
+      const model::TraceCounters& c = e->counters;
       fact("events", h(number_text(c.events_seen) + " seen"));
       fact("lost", h(number_text(c.lost())), c.lost() ? "bad" : nullptr);
       if (c.incomplete()) fact("incomplete", h(number_text(c.incomplete())));
@@ -996,7 +996,7 @@ class Page {
               " past the recording's memory bound are not in the timeline.</li>";
     out_ += "</ul>\n";
     if (in_.end) {
-      const TraceCounters& c = in_.end->counters;
+      const model::TraceCounters& c = in_.end->counters;
       const std::pair<const char*, uint64_t> rows[] = {
           {"events seen", c.events_seen},
           {"lost: ring buffer full", c.ringbuf_full},

@@ -30,15 +30,15 @@
 #include "model/event.h"
 #include "output/pprof.h"
 #include "output/timeline.h"
-#include "output/trace_meta.h"
+#include "model/recording.h"
 #include "symbolizer/buildinfo.h"
 
 namespace goscope::output {
 
 struct HtmlReportInput {
   // Any of these may be null: their parts of the report say they are not available.
-  const TraceMeta* meta = nullptr;
-  const TraceEnd* end = nullptr;
+  const model::TraceMeta* meta = nullptr;
+  const model::TraceEnd* end = nullptr;
   const sym::BuildInfo* build = nullptr;  // the Go version and main module of the traced binary
   const state::StateModel* state = nullptr;
   const state::StackSymbolizer* symbols = nullptr;  // the one the state model and timeline use

@@ -8,7 +8,7 @@
 #include <utility>
 
 #include "output/folded.h"
-#include "output/trace_meta.h"
+#include "model/recording.h"
 
 namespace goscope::output {
 
@@ -94,7 +94,7 @@ Expected<void> write_profile(ProfileBuilder& b, const ProfileContext& ctx, std::
   return b.write_file(path);
 }
 
-ProfileContext profile_context(const TraceMeta& meta, const state::StackSymbolizer& symbols,
+ProfileContext profile_context(const model::TraceMeta& meta, const state::StackSymbolizer& symbols,
                                const model::StreamInfo& stream) {
   ProfileContext ctx;
   ctx.symbols = &symbols;

@@ -55,11 +55,12 @@
 #include "state/state_model.h"
 #include "state/stack_symbolizer.h"
 #include "model/event.h"
+#include "model/recording.h"
 #include "output/pprof.h"
 
 namespace goscope::output {
 
-struct TraceMeta;
+
 
 // What every profile of one trace shares.
 struct ProfileContext {
@@ -73,7 +74,7 @@ struct ProfileContext {
 };
 
 // The context of a recording described by `meta` (exe, build id, start).
-ProfileContext profile_context(const TraceMeta& meta, const state::StackSymbolizer& symbols,
+ProfileContext profile_context(const model::TraceMeta& meta, const state::StackSymbolizer& symbols,
                                const model::StreamInfo& stream);
 
 // The wall clock at `monotonic_ns` of the trace (now when ctx.start_unix_ns is unknown).

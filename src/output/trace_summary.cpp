@@ -186,7 +186,7 @@ void section(FILE* out, const SummaryOptions& o, const std::string& title) {
 }  // namespace
 
 void write_trace_summary(FILE* out, const state::StateModel& state, const EventFormatter& format,
-                         const TraceCounters& counters, const SummaryOptions& options) {
+                         const model::TraceCounters& counters, const SummaryOptions& options) {
   const Summary s = collect(state, options);
   const int64_t duration = std::max<int64_t>(0, s.end_ns - s.start_ns);
   std::string header = duration_text(duration) + ", " + std::to_string(counters.events_seen) + " events";
@@ -307,7 +307,7 @@ void write_trace_summary(FILE* out, const state::StateModel& state, const EventF
 }
 
 nlohmann::json trace_summary_json(const state::StateModel& state, const EventFormatter& format,
-                                  const TraceCounters& counters, const SummaryOptions& options) {
+                                  const model::TraceCounters& counters, const SummaryOptions& options) {
   const Summary s = collect(state, options);
   const int64_t duration = std::max<int64_t>(0, s.end_ns - s.start_ns);
   nlohmann::json j;

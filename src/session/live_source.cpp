@@ -72,9 +72,9 @@ Expected<void> LiveSource::pump(Receiver& r, int timeout_ms) {
   return {};
 }
 
-output::TraceEnd LiveSource::finish(Receiver& r, const std::string& reason) {
+model::TraceEnd LiveSource::finish(Receiver& r, const std::string& reason) {
   (void)tracer_->drain([&r](const model::Event& e) { r.event(e); });
-  output::TraceEnd end;
+  model::TraceEnd end;
   end.end_ns = monotonic_ns();
   end.reason = reason;
   end.target_exited = !target_->alive();
@@ -82,9 +82,9 @@ output::TraceEnd LiveSource::finish(Receiver& r, const std::string& reason) {
   return end;
 }
 
-output::TraceCounters LiveSource::counters() const {
+model::TraceCounters LiveSource::counters() const {
   const auto c = tracer_->counters();
-  output::TraceCounters counters;
+  model::TraceCounters counters;
   counters.events_seen = c.events;
   counters.ringbuf_full = c.lost_ringbuf;
   counters.malformed = c.malformed + c.bad_slots;

@@ -50,8 +50,8 @@ class LiveSource final : public Source {
   Expected<void> begin(Receiver& r) override;
   std::optional<std::string> ended() override;
   Expected<void> pump(Receiver& r, int timeout_ms) override;
-  output::TraceEnd finish(Receiver& r, const std::string& reason) override;
-  output::TraceCounters counters() const override;
+  model::TraceEnd finish(Receiver& r, const std::string& reason) override;
+  model::TraceCounters counters() const override;
 
  private:
   LiveSource() = default;

@@ -22,7 +22,7 @@
 #include "output/cpu_profile.h"
 #include "output/profiles.h"
 #include "output/timeline.h"
-#include "output/trace_meta.h"
+#include "model/recording.h"
 #include "session/replay_source.h"
 #include "session/session.h"
 
@@ -70,9 +70,9 @@ class Replay {
   // after the state model did. Then judges what is left and builds what was asked.
   Expected<void> run(const std::function<void(const model::Event&)>& on_event = {});
 
-  const output::TraceMeta& meta() const { return source_->meta(); }
+  const model::TraceMeta& meta() const { return source_->meta(); }
   // The end record, or one made up from the last event when the recording never ended.
-  const output::TraceEnd& end() const { return session_->end(); }
+  const model::TraceEnd& end() const { return session_->end(); }
   bool ended_cleanly() const { return source_->ended_cleanly(); }
   const std::string& damage() const { return source_->damage(); }
   uint64_t events() const { return source_->events(); }

@@ -8,7 +8,7 @@ ReplaySource::~ReplaySource() = default;
 
 Expected<std::unique_ptr<ReplaySource>> ReplaySource::open(const std::string& path) {
   std::unique_ptr<ReplaySource> r(new ReplaySource());
-  GS_TRY(r->reader_, output::TraceReader::open(path));
+  GS_TRY(r->reader_, tracefile::TraceReader::open(path));
   r->stream_ = r->reader_->stream_info();
   r->symbols_ = std::make_shared<state::StackSymbolizer>(r->reader_->code(), r->reader_->stacks());
   r->last_ns_ = r->reader_->meta().start_ns;
@@ -23,23 +23,23 @@ std::optional<std::string> ReplaySource::ended() {
 Expected<void> ReplaySource::pump(Receiver& r, int) {
   // A part of the file at a time (the session checks for a stop between parts).
   for (int n = 0; n < 65536; n++) {
-    const output::TraceReader::Item* item = reader_->next();
+    const tracefile::TraceReader::Item* item = reader_->next();
     if (!item) {
       at_end_ = true;
       break;
     }
     switch (item->kind) {
-      case output::TraceReader::Item::Kind::kSeed:
+      case tracefile::TraceReader::Item::Kind::kSeed:
         r.seed(item->seed, 0, reader_->stacks());
         break;
-      case output::TraceReader::Item::Kind::kEvent:
+      case tracefile::TraceReader::Item::Kind::kEvent:
         r.event(item->event);
         last_ns_ = std::max(last_ns_, item->event.time_ns);
         break;
-      case output::TraceReader::Item::Kind::kFinding:
+      case tracefile::TraceReader::Item::Kind::kFinding:
         r.verdict(item->finding);
         break;
-      case output::TraceReader::Item::Kind::kNote:
+      case tracefile::TraceReader::Item::Kind::kNote:
         r.note(item->note);
         break;
     }
@@ -47,9 +47,9 @@ Expected<void> ReplaySource::pump(Receiver& r, int) {
   return {};
 }
 
-output::TraceEnd ReplaySource::finish(Receiver&, const std::string& reason) {
+model::TraceEnd ReplaySource::finish(Receiver&, const std::string& reason) {
   if (reader_->end()) return *reader_->end();
-  output::TraceEnd end;
+  model::TraceEnd end;
   end.end_ns = last_ns_;
   end.reason = at_end_ ? "the recording did not end cleanly (recorder killed?): the trace stops at its last event"
                        : reason;
@@ -57,9 +57,9 @@ output::TraceEnd ReplaySource::finish(Receiver&, const std::string& reason) {
   return end;
 }
 
-output::TraceCounters ReplaySource::counters() const {
+model::TraceCounters ReplaySource::counters() const {
   if (reader_->end()) return reader_->end()->counters;
-  output::TraceCounters c;
+  model::TraceCounters c;
   c.events_seen = reader_->events_read();
   return c;
 }

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "output/trace_file.h"
+#include "tracefile/trace_file.h"
 #include "session/source.h"
 
 namespace goscope::session {
@@ -18,7 +18,7 @@ class ReplaySource final : public Source {
   static Expected<std::unique_ptr<ReplaySource>> open(const std::string& path);
   ~ReplaySource() override;
 
-  const output::TraceMeta& meta() const { return reader_->meta(); }
+  const model::TraceMeta& meta() const { return reader_->meta(); }
   const sym::BuildInfo& build_info() const { return reader_->code()->build_info(); }
   model::StackTable& stacks() { return reader_->stacks(); }
   bool ended_cleanly() const { return reader_->end().has_value(); }
@@ -35,13 +35,13 @@ class ReplaySource final : public Source {
   Expected<void> begin(Receiver&) override { return {}; }
   std::optional<std::string> ended() override;
   Expected<void> pump(Receiver& r, int timeout_ms) override;
-  output::TraceEnd finish(Receiver& r, const std::string& reason) override;
-  output::TraceCounters counters() const override;
+  model::TraceEnd finish(Receiver& r, const std::string& reason) override;
+  model::TraceCounters counters() const override;
 
  private:
   ReplaySource() = default;
 
-  std::unique_ptr<output::TraceReader> reader_;
+  std::unique_ptr<tracefile::TraceReader> reader_;
   model::StreamInfo stream_;
   std::shared_ptr<const state::StackSymbolizer> symbols_;
   bool at_end_ = false;

@@ -60,7 +60,7 @@ class Session final : private Receiver {
 
   // After run(): how it ended, every finding (verdicts during the run and at the end,
   // the rules), and the notes (why waits could not be judged).
-  const output::TraceEnd& end() const { return end_; }
+  const model::TraceEnd& end() const { return end_; }
   const std::vector<detect::Finding>& findings() const { return findings_; }
   const std::vector<std::string>& notes() const;
 
@@ -80,7 +80,7 @@ class Session final : private Receiver {
   int64_t next_second_ns_ = 0;
   bool streaming_ = false;  // sinks have seen on_stream
   std::string stop_reason_;
-  output::TraceEnd end_;
+  model::TraceEnd end_;
   std::vector<detect::Finding> findings_;
   std::vector<std::string> recorded_notes_;
 };

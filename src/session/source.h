@@ -17,7 +17,7 @@
 #include "state/stack_symbolizer.h"
 #include "model/event.h"
 #include "model/snapshot.h"
-#include "output/trace_meta.h"
+#include "model/recording.h"
 
 namespace goscope::session {
 
@@ -58,9 +58,9 @@ class Source {
   virtual Expected<void> pump(Receiver& r, int timeout_ms) = 0;
   // At the end: delivers what is still buffered, and says how the stream ended. A
   // replay's end is the recording's; `reason` is the session's when the source has none.
-  virtual output::TraceEnd finish(Receiver& r, const std::string& reason) = 0;
+  virtual model::TraceEnd finish(Receiver& r, const std::string& reason) = 0;
   // What was seen, lost or incomplete so far.
-  virtual output::TraceCounters counters() const = 0;
+  virtual model::TraceCounters counters() const = 0;
 };
 
 }  // namespace goscope::session

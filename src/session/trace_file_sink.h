@@ -10,14 +10,14 @@
 #include <optional>
 #include <string>
 
-#include "output/trace_file.h"
+#include "tracefile/trace_file.h"
 #include "session/session.h"
 
 namespace goscope::session {
 
 class TraceFileSink final : public Sink {
  public:
-  explicit TraceFileSink(output::TraceWriter& writer) : w_(writer) {}
+  explicit TraceFileSink(tracefile::TraceWriter& writer) : w_(writer) {}
 
   void on_seed(Session& s, const model::ProcessSnapshot& snapshot, uint64_t load_bias) override;
   void on_event(Session& s, const model::Event& e) override;
@@ -32,7 +32,7 @@ class TraceFileSink final : public Sink {
     if (!ok && !error_) error_ = ok.error();
   }
 
-  output::TraceWriter& w_;
+  tracefile::TraceWriter& w_;
   std::map<std::string, size_t> stored_;  // key -> goroutines named when stored
   std::optional<Error> error_;
 };

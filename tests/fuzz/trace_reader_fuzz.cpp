@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "output/trace_file.h"
+#include "tracefile/trace_file.h"
 
 namespace {
 
@@ -47,9 +47,9 @@ std::string header_prefix() {
   model::StackTable stacks;
   uint64_t size = 0;
   {
-    output::TraceMeta meta;
+    model::TraceMeta meta;
     meta.goscope_version = "fuzz";
-    auto w = output::TraceWriter::create(path, meta, std::make_shared<NoCode>(), stacks);
+    auto w = tracefile::TraceWriter::create(path, meta, std::make_shared<NoCode>(), stacks);
     if (!w) std::abort();
     size = (*w)->bytes_written();
   }
@@ -83,16 +83,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string bytes = data[0] & 1 ? one_block_file(data + 1, size - 1)
                                         : std::string(reinterpret_cast<const char*>(data + 1), size - 1);
-  auto reader = output::TraceReader::open_bytes(bytes, "fuzz.gst");
+  auto reader = tracefile::TraceReader::open_bytes(bytes, "fuzz.gst");
   if (!reader) {
     if (reader.error().message.empty()) __builtin_trap();  // every refusal says why
     return 0;
   }
-  output::TraceReader& r = **reader;
+  tracefile::TraceReader& r = **reader;
   const auto code = r.code();
   uint64_t sink = r.meta().pid;
   while (const auto* item = r.next()) {
-    if (item->kind == output::TraceReader::Item::Kind::kEvent) {
+    if (item->kind == tracefile::TraceReader::Item::Kind::kEvent) {
       // What a replay does with an event: its stack and pcs, through the stored tables.
       for (uint64_t pc : r.stacks().get(item->event.stack))
         for (const auto& f : code->frames(pc)) sink += f.function.size() + f.file.size() + f.line;

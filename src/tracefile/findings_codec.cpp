@@ -1,10 +1,10 @@
-#include "output/findings_codec.h"
+#include "tracefile/findings_codec.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
-namespace goscope::output {
+namespace goscope::tracefile {
 
 namespace {
 
@@ -348,4 +348,4 @@ Expected<detect::Finding> finding_from_text(std::string_view text) {
   return finding_from_json(j);
 }
 
-}  // namespace goscope::output
+}  // namespace goscope::tracefile

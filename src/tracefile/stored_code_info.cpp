@@ -1,6 +1,6 @@
-#include "output/stored_code_info.h"
+#include "tracefile/stored_code_info.h"
 
-namespace goscope::output {
+namespace goscope::tracefile {
 
 StoredCodeInfo::StoredCodeInfo(sym::BuildInfo build_info, sym::GoOffsets offsets,
                                std::vector<std::string> wait_reasons, std::string goroot_src)
@@ -43,4 +43,4 @@ const state::LockLines& StoredCodeInfo::lock_lines(uint64_t function_entry) cons
   return it == lock_lines_.end() ? no_lock_lines_ : it->second;
 }
 
-}  // namespace goscope::output
+}  // namespace goscope::tracefile

@@ -16,7 +16,7 @@
 
 #include "state/code_info.h"
 
-namespace goscope::output {
+namespace goscope::tracefile {
 
 class StoredCodeInfo final : public state::CodeInfo {
  public:
@@ -68,4 +68,4 @@ class StoredCodeInfo final : public state::CodeInfo {
   state::LockLines no_lock_lines_;
 };
 
-}  // namespace goscope::output
+}  // namespace goscope::tracefile

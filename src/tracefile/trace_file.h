@@ -17,7 +17,7 @@
 // items on its own (deltas restart at every block), so a recorder killed mid-run
 // loses only its unflushed block, and a damaged block hides only what follows it.
 //
-// Block 0 holds the header record: TraceMeta, the binary's build info, Go offsets
+// Block 0 holds the header record: model::TraceMeta, the binary's build info, Go offsets
 // (by key), wait reason names and GOROOT. Code tables hold, for each address a
 // replay may ask about (a stack's pcs[0], its return addresses minus one, event pcs
 // and pc - 1, start pcs, function entries), the source frames and function entry,
@@ -43,10 +43,10 @@
 #include "detect/findings.h"
 #include "model/event.h"
 #include "model/snapshot.h"
-#include "output/stored_code_info.h"
-#include "output/trace_meta.h"
+#include "tracefile/stored_code_info.h"
+#include "model/recording.h"
 
-namespace goscope::output {
+namespace goscope::tracefile {
 
 inline constexpr uint32_t kTraceFormatVersion = 1;
 // A block is ended once its payload reaches this size (or on flush()).
@@ -60,7 +60,7 @@ class TraceWriter {
   // Creates (truncates) `path` and writes the header block at once. `code` answers for
   // the traced binary; `stacks` is the table the events' stack ids refer to. Both must
   // outlive the writer.
-  static Expected<std::unique_ptr<TraceWriter>> create(const std::string& path, const TraceMeta& meta,
+  static Expected<std::unique_ptr<TraceWriter>> create(const std::string& path, const model::TraceMeta& meta,
                                                        std::shared_ptr<const state::CodeInfo> code,
                                                        const model::StackTable& stacks);
   ~TraceWriter();  // flushes what is buffered when close() was not called (no end record)
@@ -76,7 +76,7 @@ class TraceWriter {
   // Ends the current block (the recorder calls it every second); automatic at kTraceBlockTarget.
   Expected<void> flush();
   // The end record, flush, fsync, close. Nothing can be written after it.
-  Expected<void> close(const TraceEnd& end);
+  Expected<void> close(const model::TraceEnd& end);
 
   uint64_t events_written() const { return events_written_; }
   uint64_t bytes_written() const { return bytes_written_; }  // in the file so far
@@ -118,7 +118,7 @@ class TraceReader {
   TraceReader(const TraceReader&) = delete;
   TraceReader& operator=(const TraceReader&) = delete;
 
-  const TraceMeta& meta() const { return meta_; }
+  const model::TraceMeta& meta() const { return meta_; }
   std::shared_ptr<const state::CodeInfo> code() const { return code_; }  // grows as blocks are read
   // The reader's own table: file stack ids are interned here (in file order, so the same
   // ids as the recorder's table unless someone else interns into it meanwhile).
@@ -137,7 +137,7 @@ class TraceReader {
   // readable part (see damage()).
   const Item* next();
 
-  const std::optional<TraceEnd>& end() const { return end_; }  // present when the recording ended cleanly
+  const std::optional<model::TraceEnd>& end() const { return end_; }  // present when the recording ended cleanly
   // "" while the file reads whole; else what is wrong and where (a block cut short, a
   // checksum mismatch, a file that ends without its end record).
   const std::string& damage() const { return damage_; }
@@ -161,7 +161,7 @@ class TraceReader {
   std::unique_ptr<Source> source_;
   uint64_t file_size_ = 0;
   uint64_t offset_ = 0;  // of the next block
-  TraceMeta meta_;
+  model::TraceMeta meta_;
   std::shared_ptr<StoredCodeInfo> code_;
   model::StackTable stacks_;
   std::vector<model::StackId> stack_ids_;  // file stack id - 1 -> id in stacks_
@@ -174,11 +174,11 @@ class TraceReader {
   std::vector<model::Event> last_;  // per kind, in the current block
   int64_t last_time_ = 0;
   Item item_;
-  std::optional<TraceEnd> end_;
+  std::optional<model::TraceEnd> end_;
   std::string damage_;
   bool done_ = false;
   uint64_t events_read_ = 0;
   uint64_t blocks_read_ = 0;
 };
 
-}  // namespace goscope::output
+}  // namespace goscope::tracefile

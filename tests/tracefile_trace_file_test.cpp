@@ -3,7 +3,7 @@
 // against a real binary of the matrix, and damage: a file cut at every byte, bit
 // flips, files that are not traces or come from a newer goscope, a recorder
 // killed before close. Also measures bytes per event on a ping-pong stream.
-#include "output/trace_file.h"
+#include "tracefile/trace_file.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -24,11 +24,11 @@
 #include <vector>
 
 #include "state/code_info.h"
-#include "output/findings_codec.h"
+#include "tracefile/findings_codec.h"
 #include "symbolizer/symbolizer.h"
 #include "testprogs.h"
 
-namespace goscope::output {
+namespace goscope::tracefile {
 namespace {
 
 using ::testing::HasSubstr;
@@ -106,8 +106,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
 
-TraceMeta sample_meta() {
-  TraceMeta m;
+model::TraceMeta sample_meta() {
+  model::TraceMeta m;
   m.goscope_version = "0.4.0";
   m.pid = 4242;
   m.exe_name = "/srv/app";
@@ -126,8 +126,8 @@ TraceMeta sample_meta() {
   return m;
 }
 
-TraceEnd sample_end() {
-  TraceEnd e;
+model::TraceEnd sample_end() {
+  model::TraceEnd e;
   e.end_ns = 223456789012;
   e.reason = "the program exited with status 0";
   e.target_exited = true;
@@ -314,7 +314,7 @@ detect::Finding sample_finding() {
 struct ReadBack {
   std::vector<TraceReader::Item> items;
   std::string damage;
-  std::optional<TraceEnd> end;
+  std::optional<model::TraceEnd> end;
 };
 
 ReadBack read_all(TraceReader& r) {
@@ -410,8 +410,8 @@ TEST(OutputTraceFile, RoundTripsEverythingExactly) {
   ASSERT_TRUE(r) << r.error().message;
   TraceReader& reader = **r;
 
-  const TraceMeta& m = reader.meta();
-  const TraceMeta want = sample_meta();
+  const model::TraceMeta& m = reader.meta();
+  const model::TraceMeta want = sample_meta();
   EXPECT_EQ(m.goscope_version, want.goscope_version);
   EXPECT_EQ(m.pid, want.pid);
   EXPECT_EQ(m.exe_name, want.exe_name);
@@ -446,7 +446,7 @@ TEST(OutputTraceFile, RoundTripsEverythingExactly) {
   const ReadBack back = read_all(reader);
   EXPECT_EQ(back.damage, "");
   ASSERT_TRUE(back.end.has_value());
-  const TraceEnd want_end = sample_end();
+  const model::TraceEnd want_end = sample_end();
   EXPECT_EQ(back.end->end_ns, want_end.end_ns);
   EXPECT_EQ(back.end->reason, want_end.reason);
   EXPECT_EQ(back.end->target_exited, want_end.target_exited);
@@ -931,4 +931,4 @@ TEST(OutputTraceFile, FuzzCorpusIsCurrent) {
 }
 
 }  // namespace
-}  // namespace goscope::output
+}  // namespace goscope::tracefile

@@ -1,4 +1,4 @@
-#include "output/trace_file.h"
+#include "tracefile/trace_file.h"
 
 #include "common/user_files.h"
 
@@ -15,10 +15,10 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "output/findings_codec.h"
+#include "tracefile/findings_codec.h"
 #include "symbolizer/go_offsets.h"
 
-namespace goscope::output {
+namespace goscope::tracefile {
 
 namespace {
 
@@ -142,7 +142,7 @@ class Out {
   std::vector<uint8_t> bytes_;
 };
 
-void write_meta(Out& o, const TraceMeta& m) {
+void write_meta(Out& o, const model::TraceMeta& m) {
   o.text(m.goscope_version);
   o.signed_varint(m.pid);
   o.text(m.exe_name);
@@ -190,11 +190,11 @@ void write_offsets(Out& o, const sym::GoOffsets& offsets) {
   }
 }
 
-void write_end(Out& o, const TraceEnd& end) {
+void write_end(Out& o, const model::TraceEnd& end) {
   o.signed_varint(end.end_ns);
   o.text(end.reason);
   o.u8(end.target_exited);
-  const TraceCounters& c = end.counters;
+  const model::TraceCounters& c = end.counters;
   const uint64_t counters[] = {c.events_seen, c.events_printed,  c.ringbuf_full,     c.malformed,
                                c.unpaired,    c.goid_unreadable, c.field_unreadable, c.stack_cut};
   // Counted, so a later goscope may append counters and this one skips them.
@@ -283,8 +283,8 @@ class In {
   std::string error_;
 };
 
-TraceMeta read_meta(In& in) {
-  TraceMeta m;
+model::TraceMeta read_meta(In& in) {
+  model::TraceMeta m;
   m.goscope_version = in.text();
   m.pid = in.int32();
   m.exe_name = in.text();
@@ -333,12 +333,12 @@ sym::GoOffsets read_offsets(In& in) {
   return offsets;
 }
 
-TraceEnd read_end(In& in) {
-  TraceEnd end;
+model::TraceEnd read_end(In& in) {
+  model::TraceEnd end;
   end.end_ns = in.signed_varint();
   end.reason = in.text();
   end.target_exited = in.boolean();
-  TraceCounters& c = end.counters;
+  model::TraceCounters& c = end.counters;
   uint64_t* counters[] = {&c.events_seen, &c.events_printed,  &c.ringbuf_full,     &c.malformed,
                           &c.unpaired,    &c.goid_unreadable, &c.field_unreadable, &c.stack_cut};
   const size_t n = in.count();
@@ -405,7 +405,7 @@ TraceWriter::~TraceWriter() {
   ::close(fd_);
 }
 
-Expected<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const TraceMeta& meta,
+Expected<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, const model::TraceMeta& meta,
                                                            std::shared_ptr<const state::CodeInfo> code,
                                                            const model::StackTable& stacks) {
   auto opened = open_user_file(path);
@@ -698,7 +698,7 @@ Expected<void> TraceWriter::write_block(const std::vector<uint8_t>& raw) {
   return {};
 }
 
-Expected<void> TraceWriter::close(const TraceEnd& end) {
+Expected<void> TraceWriter::close(const model::TraceEnd& end) {
   GS_CHECK(check_open());
   enc_->items.u8(kRecordEnd);
   write_end(enc_->items, end);
@@ -1169,7 +1169,7 @@ Expected<bool> TraceReader::read_item(Cursor& c, Cursor& v) {
       item.note = c.text();
       break;
     case kRecordEnd: {
-      TraceEnd end = read_end(c);
+      model::TraceEnd end = read_end(c);
       if (!c.ok()) break;
       end_ = std::move(end);
       return false;
@@ -1213,4 +1213,4 @@ const TraceReader::Item* TraceReader::next() {
   return nullptr;
 }
 
-}  // namespace goscope::output
+}  // namespace goscope::tracefile

@@ -12,7 +12,7 @@
 #include "common/expected.h"
 #include "detect/findings.h"
 
-namespace goscope::output {
+namespace goscope::tracefile {
 
 nlohmann::json finding_to_json(const detect::Finding& finding);
 // Errors name the first field that is missing or of the wrong type; never throws.
@@ -22,4 +22,4 @@ Expected<detect::Finding> finding_from_json(const nlohmann::json& json);
 std::string finding_to_text(const detect::Finding& finding);
 Expected<detect::Finding> finding_from_text(std::string_view text);
 
-}  // namespace goscope::output
+}  // namespace goscope::tracefile
