@@ -19,6 +19,7 @@
 #include "loader/snapshot_reader.h"
 #include "loader/target.h"
 #include "loader/tracer.h"
+#include "output/file_kind.h"
 #include "output/cpu_profile.h"
 #include "output/display.h"
 #include "output/stat_report.h"
@@ -51,9 +52,9 @@ std::string command_line(pid_t pid) {
 enum class ProfileFormat { kPprof, kFolded };
 
 Expected<ProfileFormat> profile_format(const std::string& path) {
-  auto ends = [&](std::string_view s) { return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0; };
-  if (ends(".pb.gz") || ends(".pprof") || ends(".pb")) return ProfileFormat::kPprof;
-  if (ends(".folded") || ends(".txt")) return ProfileFormat::kFolded;
+  const output::FileKind kind = output::file_kind(path);
+  if (kind == output::FileKind::kPprof) return ProfileFormat::kPprof;
+  if (kind == output::FileKind::kFolded || kind == output::FileKind::kText) return ProfileFormat::kFolded;
   return make_error("-o " + path + ": say the format by the name: .pb.gz (pprof) or .folded (folded stacks)");
 }
 

@@ -11,6 +11,7 @@
 #include "common/user_files.h"
 #include "state/stack_symbolizer.h"
 #include "output/display.h"
+#include "output/file_kind.h"
 #include "output/event_format.h"
 
 namespace goscope::output {
@@ -637,9 +638,15 @@ json findings_sarif(const std::vector<Finding>& findings, const SarifOptions& op
 // ---- findings files and the console
 
 FindingsFormat findings_format_for_path(const std::string& path) {
-  if (path.ends_with(".sarif") || path.ends_with(".sarif.json")) return FindingsFormat::kSarif;
-  if (path.ends_with(".json")) return FindingsFormat::kJson;
-  return FindingsFormat::kText;
+  switch (file_kind(path)) {
+    case FileKind::kSarif:
+      return FindingsFormat::kSarif;
+    case FileKind::kJson:
+    case FileKind::kFindingsJson:
+      return FindingsFormat::kJson;
+    default:
+      return FindingsFormat::kText;
+  }
 }
 
 Expected<void> write_findings_file(const std::string& path, const std::vector<detect::Finding>& findings,

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "output/event_format.h"
+#include "output/file_kind.h"
 #include "output/findings_report.h"
 #include "output/html_report.h"
 #include "output/perfetto.h"
@@ -18,29 +19,112 @@ namespace goscope::session {
 
 namespace {
 
-struct FormatName {
-  const char* name;
+using Written = Expected<std::vector<std::string>>;
+
+Written one(const std::string& path, Expected<void> ok) {
+  if (!ok) return ok.error();
+  return std::vector<std::string>{path};
+}
+
+const output::BlockingProfiles* profiles_of(const Replay& r) {
+  return r.profiles();
+}
+
+Written write_blocking(const Replay& r, const std::string& path,
+                       Expected<void> (output::BlockingProfiles::*write)(const std::string&) const) {
+  const output::BlockingProfiles* p = profiles_of(r);
+  if (!p) return make_error("internal: profiles were not built for " + path);
+  return one(path, (p->*write)(path));
+}
+
+Written write_cpu(const Replay& r, const std::string& path, bool pprof) {
+  const output::CpuProfile* cpu = r.cpu_profile();
+  if (!cpu) return make_error("internal: the CPU profile was not built for " + path);
+  if (cpu->samples() == 0)
+    return make_error("no CPU samples in this trace for " + path +
+                      " (recorded with -F 0, or the program never ran on a CPU)");
+  return one(path, pprof ? cpu->write_pprof(path, r.end().end_ns) : cpu->write_folded(path));
+}
+
+Written write_findings(const Replay& r, const std::string& path, output::FindingsFormat format) {
+  // The format asked for, whatever the file's name.
+  return one(path, output::write_findings_file(path, r.findings(), format, GOSCOPE_VERSION));
+}
+
+Written write_perfetto(const Replay& r, const std::string& path) {
+  if (!r.timeline()) return make_error("internal: the timeline was not built for " + path);
+  output::PerfettoOptions po;
+  po.process_name = r.meta().exe_name.substr(r.meta().exe_name.rfind('/') + 1);
+  po.pid = r.meta().pid;
+  po.findings = r.findings();
+  return output::write_perfetto_json(path, *r.timeline(), *r.symbols(), r.stream(), po);
+}
+
+Written write_html(const Replay& r, const std::string& path) {
+  output::HtmlReportInput in;
+  in.meta = &r.meta();
+  in.end = &r.end();
+  in.build = &r.build_info();
+  in.state = &r.state();
+  in.symbols = r.symbols().get();
+  in.stream = &r.stream();
+  in.findings = r.findings();
+  in.notes = r.notes();
+  in.timeline = r.timeline();
+  if (r.profiles()) in.blocking = r.profiles()->block_samples();
+  return one(path, output::write_html_report(path, in));
+}
+
+// Every export format, once: its name for --format, what the replay must build for it,
+// and how it is written. A new export is one line here (and its ExportFormat).
+struct ExportSpec {
   ExportFormat format;
+  const char* name;
+  bool profiles, cpu, timeline;  // ReplayWants
+  Written (*write)(const Replay&, const std::string&);
 };
-constexpr FormatName kFormats[] = {
-    {"block", ExportFormat::kBlockProfile},
-    {"mutex", ExportFormat::kMutexProfile},
-    {"goroutine", ExportFormat::kGoroutineProfile},
-    {"offcpu", ExportFormat::kOffCpuProfile},
-    {"cpu", ExportFormat::kCpuProfile},
-    {"perfetto", ExportFormat::kPerfetto},
-    {"jsonl", ExportFormat::kJsonLines},
-    {"folded", ExportFormat::kFolded},
-    {"folded-offcpu", ExportFormat::kFoldedOffCpu},
-    {"folded-cpu", ExportFormat::kFoldedCpu},
-    {"html", ExportFormat::kHtml},
-    {"sarif", ExportFormat::kSarif},
-    {"findings-json", ExportFormat::kFindingsJson},
-    {"findings", ExportFormat::kFindingsText},
+const ExportSpec kExports[] = {
+    {ExportFormat::kBlockProfile, "block", true, false, false,
+     [](const Replay& r, const std::string& p) { return write_blocking(r, p, &output::BlockingProfiles::write_block); }},
+    {ExportFormat::kMutexProfile, "mutex", true, false, false,
+     [](const Replay& r, const std::string& p) { return write_blocking(r, p, &output::BlockingProfiles::write_mutex); }},
+    {ExportFormat::kGoroutineProfile, "goroutine", true, false, false,
+     [](const Replay& r, const std::string& p) -> Written {
+       if (!r.profiles()) return make_error("internal: profiles were not built for " + p);
+       return one(p, r.profiles()->write_goroutines(p, r.state(), r.end().end_ns));
+     }},
+    {ExportFormat::kOffCpuProfile, "offcpu", true, false, false,
+     [](const Replay& r, const std::string& p) { return write_blocking(r, p, &output::BlockingProfiles::write_offcpu); }},
+    {ExportFormat::kCpuProfile, "cpu", false, true, false,
+     [](const Replay& r, const std::string& p) { return write_cpu(r, p, true); }},
+    {ExportFormat::kPerfetto, "perfetto", false, false, true, write_perfetto},
+    {ExportFormat::kJsonLines, "jsonl", false, false, false,
+     [](const Replay&, const std::string&) -> Written {
+       return make_error("internal: JSON lines are written while the trace is read");
+     }},
+    {ExportFormat::kFolded, "folded", true, false, false,
+     [](const Replay& r, const std::string& p) {
+       return write_blocking(r, p, &output::BlockingProfiles::write_block_folded);
+     }},
+    {ExportFormat::kFoldedOffCpu, "folded-offcpu", true, false, false,
+     [](const Replay& r, const std::string& p) {
+       return write_blocking(r, p, &output::BlockingProfiles::write_offcpu_folded);
+     }},
+    {ExportFormat::kFoldedCpu, "folded-cpu", false, true, false,
+     [](const Replay& r, const std::string& p) { return write_cpu(r, p, false); }},
+    {ExportFormat::kHtml, "html", true, false, true, write_html},
+    {ExportFormat::kSarif, "sarif", false, false, false,
+     [](const Replay& r, const std::string& p) { return write_findings(r, p, output::FindingsFormat::kSarif); }},
+    {ExportFormat::kFindingsJson, "findings-json", false, false, false,
+     [](const Replay& r, const std::string& p) { return write_findings(r, p, output::FindingsFormat::kJson); }},
+    {ExportFormat::kFindingsText, "findings", false, false, false,
+     [](const Replay& r, const std::string& p) { return write_findings(r, p, output::FindingsFormat::kText); }},
 };
 
-bool ends_with(const std::string& s, const char* suffix) {
-  return s.ends_with(suffix);
+const ExportSpec& spec_of(ExportFormat f) {
+  for (const auto& e : kExports)
+    if (e.format == f) return e;
+  return kExports[0];  // every ExportFormat has a line (a test checks)
 }
 
 std::string lower(std::string s) {
@@ -52,12 +136,16 @@ std::string lower(std::string s) {
 
 std::string export_format_names() {
   std::string out;
-  for (const auto& f : kFormats) out += std::string(out.empty() ? "" : ", ") + f.name;
+  for (const auto& f : kExports) out += std::string(out.empty() ? "" : ", ") + f.name;
   return out;
 }
 
+const char* export_format_name(ExportFormat format) {
+  return spec_of(format).name;
+}
+
 Expected<ExportFormat> parse_export_format(const std::string& name) {
-  for (const auto& f : kFormats)
+  for (const auto& f : kExports)
     if (name == f.name) return f.format;
   if (name == "chrome" || name == "json") return ExportFormat::kPerfetto;
   return make_error("unknown format '" + name + "'; known: " + export_format_names());
@@ -66,29 +154,39 @@ Expected<ExportFormat> parse_export_format(const std::string& name) {
 Expected<ExportFormat> export_format_for_path(const std::string& path) {
   const std::string p = lower(path);
   const std::string base = p.substr(p.rfind('/') == std::string::npos ? 0 : p.rfind('/') + 1);
-  if (ends_with(p, ".html") || ends_with(p, ".htm")) return ExportFormat::kHtml;
-  if (ends_with(p, ".jsonl") || ends_with(p, ".ndjson")) return ExportFormat::kJsonLines;
-  if (ends_with(p, ".sarif") || ends_with(p, ".sarif.json")) return ExportFormat::kSarif;
-  if (ends_with(p, ".findings.json")) return ExportFormat::kFindingsJson;
-  if (ends_with(p, ".json")) return ExportFormat::kPerfetto;
-  if (ends_with(p, ".folded") || ends_with(p, ".collapsed"))
-    return base.find("offcpu") != std::string::npos ? ExportFormat::kFoldedOffCpu
-           : base.find("cpu") != std::string::npos  ? ExportFormat::kFoldedCpu
-                                                    : ExportFormat::kFolded;
-  if (ends_with(p, ".pb.gz") || ends_with(p, ".pprof") || ends_with(p, ".pb")) {
-    // The extension says pprof; the name must say which profile.
-    std::vector<ExportFormat> named;
-    if (base.find("block") != std::string::npos) named.push_back(ExportFormat::kBlockProfile);
-    if (base.find("mutex") != std::string::npos) named.push_back(ExportFormat::kMutexProfile);
-    if (base.find("goroutine") != std::string::npos) named.push_back(ExportFormat::kGoroutineProfile);
-    if (base.find("offcpu") != std::string::npos)
-      named.push_back(ExportFormat::kOffCpuProfile);
-    else if (base.find("cpu") != std::string::npos)
-      named.push_back(ExportFormat::kCpuProfile);
-    if (named.size() == 1) return named[0];
-    return make_error("'" + path +
-                      "' is a pprof file, but which profile? Say --format block, mutex, goroutine, offcpu or cpu "
-                      "(or put one of those words in the file name)");
+  switch (output::file_kind(path)) {
+    case output::FileKind::kHtml:
+      return ExportFormat::kHtml;
+    case output::FileKind::kJsonLines:
+      return ExportFormat::kJsonLines;
+    case output::FileKind::kSarif:
+      return ExportFormat::kSarif;
+    case output::FileKind::kFindingsJson:
+      return ExportFormat::kFindingsJson;
+    case output::FileKind::kJson:
+      return ExportFormat::kPerfetto;
+    case output::FileKind::kFolded:
+      return base.find("offcpu") != std::string::npos ? ExportFormat::kFoldedOffCpu
+             : base.find("cpu") != std::string::npos  ? ExportFormat::kFoldedCpu
+                                                      : ExportFormat::kFolded;
+    case output::FileKind::kPprof: {
+      // The extension says pprof; the name must say which profile.
+      std::vector<ExportFormat> named;
+      if (base.find("block") != std::string::npos) named.push_back(ExportFormat::kBlockProfile);
+      if (base.find("mutex") != std::string::npos) named.push_back(ExportFormat::kMutexProfile);
+      if (base.find("goroutine") != std::string::npos) named.push_back(ExportFormat::kGoroutineProfile);
+      if (base.find("offcpu") != std::string::npos)
+        named.push_back(ExportFormat::kOffCpuProfile);
+      else if (base.find("cpu") != std::string::npos)
+        named.push_back(ExportFormat::kCpuProfile);
+      if (named.size() == 1) return named[0];
+      return make_error("'" + path +
+                        "' is a pprof file, but which profile? Say --format block, mutex, goroutine, offcpu or cpu "
+                        "(or put one of those words in the file name)");
+    }
+    case output::FileKind::kText:
+    case output::FileKind::kUnknown:
+      break;
   }
   return make_error("cannot tell the format from '" + path + "'; say --format (" + export_format_names() + ")");
 }
@@ -96,114 +194,17 @@ Expected<ExportFormat> export_format_for_path(const std::string& path) {
 ReplayWants wants_for(const std::vector<ExportFormat>& formats) {
   ReplayWants w;
   for (ExportFormat f : formats) {
-    switch (f) {
-      case ExportFormat::kBlockProfile:
-      case ExportFormat::kMutexProfile:
-      case ExportFormat::kOffCpuProfile:
-      case ExportFormat::kGoroutineProfile:
-      case ExportFormat::kFolded:
-      case ExportFormat::kFoldedOffCpu:
-        w.profiles = true;
-        break;
-      case ExportFormat::kCpuProfile:
-      case ExportFormat::kFoldedCpu:
-        w.cpu = true;
-        break;
-      case ExportFormat::kPerfetto:
-        w.timeline = true;
-        break;
-      case ExportFormat::kHtml:
-        w.profiles = true;
-        w.timeline = true;
-        break;
-      default:
-        break;
-    }
+    const ExportSpec& e = spec_of(f);
+    w.profiles |= e.profiles;
+    w.cpu |= e.cpu;
+    w.timeline |= e.timeline;
   }
   return w;
 }
 
 Expected<std::vector<std::string>> write_export(const Replay& replay, ExportFormat format,
                                                 const std::string& path) {
-  std::vector<std::string> written{path};
-  Expected<void> ok;
-  const output::BlockingProfiles* profiles = replay.profiles();
-  auto need_profiles = [&]() -> Expected<void> {
-    if (!profiles) return make_error("internal: profiles were not built for " + path);
-    return {};
-  };
-  switch (format) {
-    case ExportFormat::kBlockProfile:
-      if (ok = need_profiles(); ok) ok = profiles->write_block(path);
-      break;
-    case ExportFormat::kMutexProfile:
-      if (ok = need_profiles(); ok) ok = profiles->write_mutex(path);
-      break;
-    case ExportFormat::kOffCpuProfile:
-      if (ok = need_profiles(); ok) ok = profiles->write_offcpu(path);
-      break;
-    case ExportFormat::kGoroutineProfile:
-      if (ok = need_profiles(); ok) ok = profiles->write_goroutines(path, replay.state(), replay.end().end_ns);
-      break;
-    case ExportFormat::kFolded:
-      if (ok = need_profiles(); ok) ok = profiles->write_block_folded(path);
-      break;
-    case ExportFormat::kFoldedOffCpu:
-      if (ok = need_profiles(); ok) ok = profiles->write_offcpu_folded(path);
-      break;
-    case ExportFormat::kCpuProfile:
-    case ExportFormat::kFoldedCpu: {
-      const output::CpuProfile* cpu = replay.cpu_profile();
-      if (!cpu) return make_error("internal: the CPU profile was not built for " + path);
-      if (cpu->samples() == 0)
-        return make_error("no CPU samples in this trace for " + path +
-                          " (recorded with -F 0, or the program never ran on a CPU)");
-      ok = format == ExportFormat::kCpuProfile ? cpu->write_pprof(path, replay.end().end_ns)
-                                               : cpu->write_folded(path);
-      break;
-    }
-    case ExportFormat::kPerfetto: {
-      if (!replay.timeline()) return make_error("internal: the timeline was not built for " + path);
-      output::PerfettoOptions po;
-      po.process_name = replay.meta().exe_name.substr(replay.meta().exe_name.rfind('/') + 1);
-      po.pid = replay.meta().pid;
-      po.findings = replay.findings();
-      auto files = output::write_perfetto_json(path, *replay.timeline(), *replay.symbols(), replay.stream(), po);
-      if (!files) return files.error();
-      written = *files;
-      break;
-    }
-    case ExportFormat::kHtml: {
-      output::HtmlReportInput in;
-      in.meta = &replay.meta();
-      in.end = &replay.end();
-      in.build = &replay.build_info();
-      in.state = &replay.state();
-      in.symbols = replay.symbols().get();
-      in.stream = &replay.stream();
-      in.findings = replay.findings();
-      in.notes = replay.notes();
-      in.timeline = replay.timeline();
-      if (profiles) in.blocking = profiles->block_samples();
-      ok = output::write_html_report(path, in);
-      break;
-    }
-    case ExportFormat::kSarif:
-    case ExportFormat::kFindingsJson:
-    case ExportFormat::kFindingsText: {
-      // The format asked for, whatever the file's name.
-      ok = output::write_findings_file(path, replay.findings(),
-                                       format == ExportFormat::kSarif         ? output::FindingsFormat::kSarif
-                                       : format == ExportFormat::kFindingsJson ? output::FindingsFormat::kJson
-                                                                               : output::FindingsFormat::kText,
-                                       GOSCOPE_VERSION);
-      break;
-    }
-    case ExportFormat::kJsonLines:
-      return make_error("internal: JSON lines are written while the trace is read");
-  }
-  if (!ok) return ok.error();
-  return written;
+  return spec_of(format).write(replay, path);
 }
 
 }  // namespace goscope::session

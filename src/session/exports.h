@@ -34,6 +34,7 @@ Expected<ExportFormat> parse_export_format(const std::string& name);
 // (.pb.gz, .pprof) when its name says which profile (block, mutex, goroutine, offcpu, cpu).
 Expected<ExportFormat> export_format_for_path(const std::string& path);
 std::string export_format_names();  // for --help and errors
+const char* export_format_name(ExportFormat format);  // "block", "perfetto", ...
 
 // What a replay must build for these formats.
 ReplayWants wants_for(const std::vector<ExportFormat>& formats);
