@@ -48,7 +48,8 @@ TEST(SessionExports, TheFileNameChoosesTheFormat) {
   auto which = export_format_for_path("profile.pb.gz");
   ASSERT_FALSE(which);
   EXPECT_NE(which.error().message.find("which profile"), std::string::npos);
-  EXPECT_FALSE(export_format_for_path("notes.txt"));
+  EXPECT_EQ(*export_format_for_path("findings.txt"), ExportFormat::kFindingsText);
+  EXPECT_FALSE(export_format_for_path("trace.gst"));
 
   // What the replay builds follows the formats.
   const ReplayWants w = wants_for({ExportFormat::kHtml, ExportFormat::kCpuProfile});

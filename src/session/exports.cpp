@@ -185,6 +185,7 @@ Expected<ExportFormat> export_format_for_path(const std::string& path) {
                         "(or put one of those words in the file name)");
     }
     case output::FileKind::kText:
+      return ExportFormat::kFindingsText;  // the one text export
     case output::FileKind::kUnknown:
       break;
   }
