@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/user_files.h"
+#include "loader/process_info.h"
 #include "output/display.h"
 #include "tracefile/trace_file.h"
 
@@ -63,9 +64,8 @@ model::TraceMeta meta_of(session::LiveSource& s, const LiveFlags& flags) {
   m.pid = s.target().pid();
   // A launched child is still held before its exec: its /proc/PID/exe is goscope.
   m.exe_name = s.target().exe_path();
-  char exe[4096];
-  const ssize_t n = readlink(("/proc/" + std::to_string(m.pid) + "/exe").c_str(), exe, sizeof exe - 1);
-  if (!s.target().launched() && n > 0) m.exe_name = std::string(exe, size_t(n));
+  if (auto link = loader::exe_link(m.pid); !s.target().launched() && link && !link->empty())
+    m.exe_name = *link;
   m.command = flags.target.command;
   m.launched = s.target().launched();
   m.build_id = build_id_of(s.tracer().binary().elf());

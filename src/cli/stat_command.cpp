@@ -7,7 +7,6 @@
 #include <CLI/CLI.hpp>
 #include <cinttypes>
 #include <cstdio>
-#include <fstream>
 #include <map>
 
 #include "cli/commands.h"
@@ -16,6 +15,7 @@
 #include "state/stack_symbolizer.h"
 #include "loader/perf_events.h"
 #include "loader/privileges.h"
+#include "loader/process_info.h"
 #include "loader/snapshot_reader.h"
 #include "loader/target.h"
 #include "loader/tracer.h"
@@ -39,15 +39,6 @@ struct StatFlags {
   uint32_t frequency = 99;
   bool no_threads = false;
 };
-
-std::string command_line(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-  std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!raw.empty() && raw.back() == '\0') raw.pop_back();
-  for (char& c : raw)
-    if (c == '\0') c = ' ';
-  return raw;
-}
 
 enum class ProfileFormat { kPprof, kFolded };
 
@@ -187,14 +178,14 @@ int run_stat(const StatFlags& flags) {
   if (target->launched()) {
     if (auto ok = target->release(); !ok) return fail(ok.error().message);
   }
-  std::string command = target->launched() ? "" : command_line(target->pid());
+  std::string command = target->launched() ? "" : loader::cmdline(target->pid());
   std::string end_reason;
   while (true) {
     if (auto why = stop_reason(*target, start_ns, duration)) {
       end_reason = *why;
       break;
     }
-    if (command.empty()) command = command_line(target->pid());
+    if (command.empty()) command = loader::cmdline(target->pid());
     t.learn_load_bias();
     auto n = t.poll(100, sink);
     if (!n) return fail(n.error().message);

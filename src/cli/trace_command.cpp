@@ -1,6 +1,5 @@
 // `goscope trace`: attach to a Go process (or launch one) and stream its
 // goroutine, channel and lock events live, with a summary at the end.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -20,6 +19,7 @@
 #include "session/console_sinks.h"
 #include "cli/options.h"
 #include "loader/probe_plan.h"
+#include "loader/process_info.h"
 #include "loader/target.h"
 #include "output/event_filter.h"
 #include "output/event_format.h"
@@ -62,16 +62,10 @@ int list_probes(const TraceCliOptions& o) {
   std::string path;     // what is read: the target's own binary
   std::string display;  // what is printed: its path, when that names the same file here
   if (f.target.pid) {
-    path = "/proc/" + std::to_string(f.target.pid) + "/exe";
-    char buf[4096];
-    const ssize_t n = ::readlink(path.c_str(), buf, sizeof buf - 1);
-    if (n < 0) return fail(Error::from_errno("cannot read " + path, errno));
-    display.assign(buf, static_cast<size_t>(n));
-    // Deleted, or another file under that name in this mount namespace (a container).
-    struct stat a {}, b {};
-    if (::stat(path.c_str(), &a) != 0 || ::stat(display.c_str(), &b) != 0 || a.st_dev != b.st_dev ||
-        a.st_ino != b.st_ino)
-      display = path;
+    path = loader::exe_path(f.target.pid);
+    auto shown = loader::exe_display_path(f.target.pid);
+    if (!shown) return fail(shown.error());
+    display = *shown;
   } else {
     auto resolved = loader::resolve_command(f.target.command.at(0));
     if (!resolved) return fail(resolved.error());

@@ -1,24 +1,15 @@
 #include "loader/live_process.h"
 
-#include <signal.h>
-
-#include <cerrno>
-#include <fstream>
 #include <string>
 
+#include "loader/process_info.h"
 #include "loader/reachability.h"
 #include "loader/snapshot_reader.h"
 
 namespace goscope::loader {
 
-bool process_gone(pid_t pid) {
-  if (kill(pid, 0) != 0 && errno == ESRCH) return true;
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  std::getline(stat, line);
-  // The state follows the command name, which may itself hold parentheses.
-  const size_t paren = line.rfind(')');
-  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+bool LiveProcess::gone() {
+  return loader::gone(pid_);
 }
 
 Expected<detect::ProcessView::Look> LiveProcess::look() {

@@ -12,16 +12,12 @@
 
 namespace goscope::loader {
 
-// The process has exited, or is a zombie (exited, not yet reaped: it still answers
-// kill(0) but has no memory left).
-bool process_gone(pid_t pid);
-
 class LiveProcess final : public detect::ProcessView {
  public:
   // `binary` is the process's executable and must outlive this object.
   LiveProcess(const sym::GoBinary& binary, pid_t pid) : binary_(binary), pid_(pid) {}
 
-  bool gone() override { return process_gone(pid_); }
+  bool gone() override;
   Expected<Look> look() override;
   std::unique_ptr<detect::ReachabilityOracle> reachability(const model::ProcessSnapshot& snapshot,
                                                            uint64_t load_bias) override;

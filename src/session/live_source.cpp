@@ -1,23 +1,10 @@
 #include "session/live_source.h"
 
-#include <sys/stat.h>
-
 #include "common/clock.h"
 #include "loader/privileges.h"
+#include "loader/process_info.h"
 
 namespace goscope::session {
-
-namespace {
-
-// Identity of the program a process runs: after an exec, the probes (attached to
-// the old file) never fire again, so tracing must stop and say so.
-std::optional<std::pair<dev_t, ino_t>> running_program(pid_t pid) {
-  struct stat st;
-  if (stat(("/proc/" + std::to_string(pid) + "/exe").c_str(), &st) != 0) return std::nullopt;
-  return std::make_pair(st.st_dev, st.st_ino);
-}
-
-}  // namespace
 
 LiveSource::~LiveSource() = default;
 
@@ -56,13 +43,13 @@ Expected<void> LiveSource::begin(Receiver& r) {
   if (start_ns_ == 0) mark_start();
   if (tracer_->snapshot()) r.seed(*tracer_->snapshot(), tracer_->load_bias(), tracer_->stacks());
   if (target_->launched()) GS_CHECK(target_->release());
-  program_ = running_program(target_->pid());
+  program_ = loader::running_program(target_->pid());
   return {};
 }
 
 std::optional<std::string> LiveSource::ended() {
   if (!target_->alive()) return target_->launched() ? "target " + target_->describe_exit() : "target exited";
-  if (auto now = running_program(target_->pid()); program_ && now && *now != *program_)
+  if (auto now = loader::running_program(target_->pid()); program_ && now && *now != *program_)
     return "the target exec'd another program";
   return std::nullopt;
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "loader/live_process.h"
+#include "loader/process_info.h"
 #include "loader/target.h"
 #include "loader/tracer.h"
 #include "session/source.h"
@@ -63,7 +64,7 @@ class LiveSource final : public Source {
   model::StreamInfo stream_;
   bool holders_traced_ = false;
   int64_t start_ns_ = 0;
-  std::optional<std::pair<dev_t, ino_t>> program_;  // what the target runs (an exec ends the session)
+  std::optional<loader::FileIdentity> program_;  // what the target runs (an exec ends the session)
   std::vector<std::string> warnings_;
 };
 
