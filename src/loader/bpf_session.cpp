@@ -4,7 +4,6 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include <thread>
 
 #include "goscope_bpf.skel.h"
+#include "loader/uprobe_multi_link.h"
 
 namespace goscope::loader {
 
@@ -50,26 +50,6 @@ std::string kernel_too_old() {
          std::to_string(kMinKernelMajor) + "." + std::to_string(kMinKernelMinor) +
          " or newer (BPF ring buffer, uprobe cookies)";
 }
-
-// BPF_LINK_CREATE for a uprobe_multi link (Linux 6.6), spelled out: Debian
-// bookworm's libbpf 1.1 and kernel headers predate it. The layout is the
-// kernel's union bpf_attr, link_create member, uprobe_multi variant.
-constexpr int kBpfLinkCreate = 28;
-constexpr uint32_t kAttachTraceUprobeMulti = 48;
-struct UprobeMultiLinkAttr {
-  uint32_t prog_fd;
-  uint32_t target_fd;
-  uint32_t attach_type;
-  uint32_t flags;
-  uint64_t path;
-  uint64_t offsets;
-  uint64_t ref_ctr_offsets;
-  uint64_t cookies;
-  uint32_t cnt;
-  uint32_t multi_flags;
-  uint32_t pid;
-  uint32_t pad;
-};
 
 }  // namespace
 
@@ -244,15 +224,9 @@ Expected<void> BpfSession::attach_hooks(const std::string& binary, std::span<con
     offsets.push_back(h.file_offset);
     cookies.push_back(h.cookie);
   }
-  UprobeMultiLinkAttr attr{};
-  attr.prog_fd = static_cast<uint32_t>(bpf_program__fd(skel_->progs.gs_hook_multi));
-  attr.attach_type = kAttachTraceUprobeMulti;
-  attr.path = reinterpret_cast<uint64_t>(binary.c_str());
-  attr.offsets = reinterpret_cast<uint64_t>(offsets.data());
-  attr.cookies = reinterpret_cast<uint64_t>(cookies.data());
-  attr.cnt = static_cast<uint32_t>(sites.size());
-  attr.pid = static_cast<uint32_t>(pid);
-  const long fd = syscall(__NR_bpf, kBpfLinkCreate, &attr, sizeof attr);
+  const int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.gs_hook_multi), binary.c_str(),
+                                          offsets.data(), cookies.data(), static_cast<uint32_t>(sites.size()),
+                                          static_cast<int32_t>(pid));
   if (fd < 0) {
     const int err = errno;
     if (access("/sys/bus/event_source/devices/uprobe", F_OK) != 0)
@@ -262,7 +236,7 @@ Expected<void> BpfSession::attach_hooks(const std::string& binary, std::span<con
                                  " (set GOSCOPE_UPROBE_MULTI=0 to attach them one by one)",
                              err);
   }
-  multi_link_fd_ = static_cast<int>(fd);
+  multi_link_fd_ = fd;
   return {};
 }
 
