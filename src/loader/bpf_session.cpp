@@ -4,7 +4,6 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include <thread>
 
 #include "goscope_bpf.skel.h"
+#include "loader/kernel_features.h"
 #include "loader/uprobe_multi_link.h"
 
 namespace goscope::loader {
@@ -36,30 +36,6 @@ int collect_libbpf_output(enum libbpf_print_level level, const char* fmt, va_lis
   return n;
 }
 
-// goscope needs the BPF ring buffer (5.8) and uprobe attach cookies (5.15).
-constexpr int kMinKernelMajor = 5, kMinKernelMinor = 15;
-
-// "" when the running kernel is new enough (or its version cannot be parsed), else why not.
-std::string kernel_too_old() {
-  utsname u{};
-  if (uname(&u) != 0) return "";
-  int major = 0, minor = 0;
-  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return "";
-  if (major > kMinKernelMajor || (major == kMinKernelMajor && minor >= kMinKernelMinor)) return "";
-  return std::string("this kernel (") + u.release + ") is too old: goscope needs Linux " +
-         std::to_string(kMinKernelMajor) + "." + std::to_string(kMinKernelMinor) +
-         " or newer (BPF ring buffer, uprobe cookies)";
-}
-
-}  // namespace
-
-namespace {
-bool kernel_at_least(int want_major, int want_minor) {
-  utsname u{};
-  int major = 0, minor = 0;
-  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
-  return major > want_major || (major == want_major && minor >= want_minor);
-}
 }  // namespace
 
 namespace {
@@ -110,11 +86,6 @@ KernelTaskOffsets kernel_task_offsets() {
   return k;
 }
 
-bool use_uprobe_multi() {
-  if (const char* env = getenv("GOSCOPE_UPROBE_MULTI"); env && std::string(env) == "0") return false;
-  return kernel_at_least(6, 6);
-}
-
 void BpfSession::SkelDeleter::operator()(struct goscope_bpf* s) const {
   goscope_bpf__destroy(s);
 }
@@ -132,6 +103,9 @@ std::string BpfSession::libbpf_log() {
 
 Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opts) {
   libbpf_set_print(collect_libbpf_output);
+  // Features the probes could not judge (no privileges) are left to the load to refuse.
+  if (std::string missing = missing_required_features(kernel_features()); !missing.empty())
+    return make_error(missing);
 
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->skel_.reset(goscope_bpf__open());
@@ -146,14 +120,15 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
   bpf_program__set_autoload(s->skel_->progs.gs_cpu_sample, opts.cpu_samples);
   bpf_program__set_autoload(s->skel_->progs.gs_thread_fork, opts.thread_events);
   bpf_program__set_autoload(s->skel_->progs.gs_sched, opts.sched_counters);
-  if (!kernel_at_least(6, 1)) {
-    // Before 6.1 the verifier warns (a kernel WARN, a panic with panic_on_warn) when a
-    // uprobe program uses a hash map without preallocation: preallocate a smaller one.
+  if (opts.sched_counters && !kernel_has_bpf_mem_alloc()) {
+    // gs_sched's goroutine map allocates at run time; without the BPF memory allocator
+    // the verifier WARNs (a panic with panic_on_warn) when a uprobe program uses such a
+    // map: preallocate a smaller one.
     bpf_map__set_map_flags(s->skel_->maps.pmu_goroutines, 0);
     bpf_map__set_max_entries(s->skel_->maps.pmu_goroutines, 16384);
   }
   // Load only the variant of the hook program that will be attached: each costs a verification.
-  s->multi_ = use_uprobe_multi();
+  s->multi_ = hook_attach_path().uprobe_multi;
   bpf_program__set_autoload(s->multi_ ? s->skel_->progs.gs_hook : s->skel_->progs.gs_hook_multi, false);
   if (s->multi_)
     bpf_program__set_expected_attach_type(s->skel_->progs.gs_hook_multi,
@@ -163,7 +138,6 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
 
   if (int err = goscope_bpf__load(s->skel_.get()); err) {
     std::string msg = "the kernel refused goscope's BPF programs";
-    if (std::string old = kernel_too_old(); !old.empty()) return make_error(old);
     if (access("/sys/fs/bpf", F_OK) != 0 && access("/proc/sys/kernel/unprivileged_bpf_disabled", F_OK) != 0)
       msg += " (this kernel seems to be built without BPF: CONFIG_BPF_SYSCALL)";
     else if (err == -EPERM || errno == EPERM)
