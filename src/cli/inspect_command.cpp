@@ -1,7 +1,10 @@
 // `goscope inspect`: what goscope knows about a Go binary or a running Go
 // process — Go version, module, build settings, DWARF / PIE / stripped, where
 // the runtime offsets come from, which runtime hooks exist — and, with --addr,
-// symbolized addresses (process addresses for -p, ELF virtual addresses for a file).
+// symbolized addresses (process addresses for -p, ELF virtual addresses for a file);
+// and what this kernel's BPF can do, with the way goscope would attach its hooks.
+#include <sys/utsname.h>
+
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cinttypes>
@@ -11,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/hex.h"
+#include "loader/kernel_features.h"
 #include "symbolizer/probe_sites.h"
 #include "symbolizer/symbolizer.h"
 
@@ -50,6 +54,46 @@ const char* format_name(sym::PclntabFormat f) {
       return "go1.20";
   }
   return "?";
+}
+
+// The release is shown, never compared: what goscope does here comes from the probes.
+std::string kernel_release() {
+  utsname u{};
+  return uname(&u) == 0 ? u.release : "?";
+}
+
+struct KernelFeatureRow {
+  const char* key;    // JSON
+  const char* label;  // text
+  const loader::FeatureAnswer& answer;
+};
+
+std::vector<KernelFeatureRow> kernel_feature_rows(const loader::KernelFeatures& f) {
+  return {{"ringbuf", "ring buffer", f.ringbuf},
+          {"attach_cookie", "attach cookies", f.attach_cookie},
+          {"uprobe_multi", "uprobe_multi", f.uprobe_multi}};
+}
+
+nlohmann::json kernel_json() {
+  const loader::KernelFeatures& f = loader::kernel_features();
+  const loader::HookAttachPath path = loader::hook_attach_path();
+  nlohmann::json features = nlohmann::json::object();
+  for (const auto& row : kernel_feature_rows(f))
+    features[row.key] = {{"supported", loader::support_name(row.answer.support)}, {"how", row.answer.how}};
+  return {{"release", kernel_release()},
+          {"probe_ms", double(f.probe_ns) / 1e6},
+          {"features", features},
+          {"hook_attach", {{"uprobe_multi", path.uprobe_multi}, {"text", path.text}}}};
+}
+
+void print_kernel() {
+  const loader::KernelFeatures& f = loader::kernel_features();
+  std::printf("kernel          Linux %s, BPF features probed in %.2f ms\n", kernel_release().c_str(),
+              double(f.probe_ns) / 1e6);
+  for (const auto& row : kernel_feature_rows(f))
+    std::printf("  %-16s %s: %s\n", row.label, loader::support_name(row.answer.support),
+                row.answer.how.c_str());
+  std::printf("  %-16s %s\n", "hook attach", loader::hook_attach_path().text.c_str());
 }
 
 nlohmann::json frames_json(const sym::Symbolized& s) {
@@ -164,6 +208,7 @@ int run_inspect(const InspectOptions& o) {
       aj.push_back(e);
     }
     if (!o.addrs.empty()) j["addresses"] = aj;
+    j["kernel"] = kernel_json();
     j["inspect_ms"] = ms;
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
@@ -220,6 +265,7 @@ int run_inspect(const InspectOptions& o) {
                   s.kind == sym::AtomicKind::kLockCmpxchg ? "LOCK CMPXCHG" : "LOCK XADD", s.caller.c_str(),
                   hex(s.after).c_str(), s.base_register.c_str(), s.displacement);
   }
+  print_kernel();
   for (const auto& s : symbolized) {
     std::printf("%s", hex(s.address).c_str());
     if (s.unknown != sym::Unknown::kNone) {
@@ -249,7 +295,9 @@ void register_inspect_command(CLI::App& app, int& exit_code) {
       "  sudo goscope inspect -p 1234 --json\n\n"
       "--addr takes ELF virtual addresses for a BINARY and process addresses for -p.\n"
       "A runtime hook listed as absent is not an error: the linker drops functions the\n"
-      "program never uses. Exit code 2 when the target cannot be read or is not Go >= 1.17.");
+      "program never uses. The kernel section says what this kernel's BPF can do, probed\n"
+      "by trying it (needs root), and how goscope would attach its runtime hooks here.\n"
+      "Exit code 2 when the target cannot be read or is not Go >= 1.17.");
   sub->add_option("-p,--pid", opts->pid, "a running Go process");
   sub->add_option("binary", opts->binary, "a Go executable");
   sub->add_option("--addr", opts->addrs, "address to symbolize (repeatable)")->allow_extra_args(false);

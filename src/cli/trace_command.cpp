@@ -18,6 +18,7 @@
 #include "cli/live_flags.h"
 #include "session/console_sinks.h"
 #include "cli/options.h"
+#include "loader/kernel_features.h"
 #include "loader/probe_plan.h"
 #include "loader/process_info.h"
 #include "loader/target.h"
@@ -55,7 +56,9 @@ const char* site_kind_name(uint8_t site) {
 
 // `trace --list-probes`: the sites the flags would probe in the target's binary, and
 // nothing attached -- for reading what a run will cost, or probing the same
-// instructions with another tool. Needs no privileges beyond reading the binary.
+// instructions with another tool -- and how they would be attached on this kernel
+// (probed by trying: without root the answer is "not probed"). Needs no privileges
+// beyond reading the binary.
 int list_probes(const TraceCliOptions& o) {
   const LiveFlags& f = o.live;
   if (auto ok = f.target.validate(); !ok) return fail(ok.error());
@@ -89,6 +92,7 @@ int list_probes(const TraceCliOptions& o) {
     }
     return w;
   };
+  const loader::HookAttachPath attach = loader::hook_attach_path();
   if (o.json) {
     nlohmann::json j;
     j["binary"] = display;
@@ -103,11 +107,13 @@ int list_probes(const TraceCliOptions& o) {
                             {"file_offset", p.file_offset}});
     j["absent"] = plan->absent;
     j["skipped"] = plan->skipped;
+    j["hook_attach"] = {{"uprobe_multi", attach.uprobe_multi}, {"text", attach.text}};
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
   std::printf("# %zu probe sites in %s (%s)\n", plan->sites.size(), display.c_str(),
               (*bin)->build_info().go_version.c_str());
+  std::printf("# hook attach: %s\n", attach.text.c_str());
   std::printf("%-20s %-7s %-18s %-12s %s\n", "hook", "site", "address", "file offset", "location");
   for (const auto& p : plan->sites)
     std::printf("%-20s %-7s 0x%-16" PRIx64 " 0x%-10" PRIx64 " %s\n", loader::hook_name(p.hook),

@@ -4,8 +4,6 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +17,8 @@
 #include <thread>
 
 #include "goscope_bpf.skel.h"
+#include "loader/kernel_features.h"
+#include "loader/uprobe_multi_link.h"
 
 namespace goscope::loader {
 
@@ -36,50 +36,6 @@ int collect_libbpf_output(enum libbpf_print_level level, const char* fmt, va_lis
   return n;
 }
 
-// goscope needs the BPF ring buffer (5.8) and uprobe attach cookies (5.15).
-constexpr int kMinKernelMajor = 5, kMinKernelMinor = 15;
-
-// "" when the running kernel is new enough (or its version cannot be parsed), else why not.
-std::string kernel_too_old() {
-  utsname u{};
-  if (uname(&u) != 0) return "";
-  int major = 0, minor = 0;
-  if (std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return "";
-  if (major > kMinKernelMajor || (major == kMinKernelMajor && minor >= kMinKernelMinor)) return "";
-  return std::string("this kernel (") + u.release + ") is too old: goscope needs Linux " +
-         std::to_string(kMinKernelMajor) + "." + std::to_string(kMinKernelMinor) +
-         " or newer (BPF ring buffer, uprobe cookies)";
-}
-
-// BPF_LINK_CREATE for a uprobe_multi link (Linux 6.6), spelled out: Debian
-// bookworm's libbpf 1.1 and kernel headers predate it. The layout is the
-// kernel's union bpf_attr, link_create member, uprobe_multi variant.
-constexpr int kBpfLinkCreate = 28;
-constexpr uint32_t kAttachTraceUprobeMulti = 48;
-struct UprobeMultiLinkAttr {
-  uint32_t prog_fd;
-  uint32_t target_fd;
-  uint32_t attach_type;
-  uint32_t flags;
-  uint64_t path;
-  uint64_t offsets;
-  uint64_t ref_ctr_offsets;
-  uint64_t cookies;
-  uint32_t cnt;
-  uint32_t multi_flags;
-  uint32_t pid;
-  uint32_t pad;
-};
-
-}  // namespace
-
-namespace {
-bool kernel_at_least(int want_major, int want_minor) {
-  utsname u{};
-  int major = 0, minor = 0;
-  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2) return false;
-  return major > want_major || (major == want_major && minor >= want_minor);
-}
 }  // namespace
 
 namespace {
@@ -130,11 +86,6 @@ KernelTaskOffsets kernel_task_offsets() {
   return k;
 }
 
-bool use_uprobe_multi() {
-  if (const char* env = getenv("GOSCOPE_UPROBE_MULTI"); env && std::string(env) == "0") return false;
-  return kernel_at_least(6, 6);
-}
-
 void BpfSession::SkelDeleter::operator()(struct goscope_bpf* s) const {
   goscope_bpf__destroy(s);
 }
@@ -152,6 +103,9 @@ std::string BpfSession::libbpf_log() {
 
 Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opts) {
   libbpf_set_print(collect_libbpf_output);
+  // Features the probes could not judge (no privileges) are left to the load to refuse.
+  if (std::string missing = missing_required_features(kernel_features()); !missing.empty())
+    return make_error(missing);
 
   std::unique_ptr<BpfSession> s(new BpfSession());
   s->skel_.reset(goscope_bpf__open());
@@ -166,14 +120,15 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
   bpf_program__set_autoload(s->skel_->progs.gs_cpu_sample, opts.cpu_samples);
   bpf_program__set_autoload(s->skel_->progs.gs_thread_fork, opts.thread_events);
   bpf_program__set_autoload(s->skel_->progs.gs_sched, opts.sched_counters);
-  if (!kernel_at_least(6, 1)) {
-    // Before 6.1 the verifier warns (a kernel WARN, a panic with panic_on_warn) when a
-    // uprobe program uses a hash map without preallocation: preallocate a smaller one.
+  if (opts.sched_counters && !kernel_has_bpf_mem_alloc()) {
+    // gs_sched's goroutine map allocates at run time; without the BPF memory allocator
+    // the verifier WARNs (a panic with panic_on_warn) when a uprobe program uses such a
+    // map: preallocate a smaller one.
     bpf_map__set_map_flags(s->skel_->maps.pmu_goroutines, 0);
     bpf_map__set_max_entries(s->skel_->maps.pmu_goroutines, 16384);
   }
   // Load only the variant of the hook program that will be attached: each costs a verification.
-  s->multi_ = use_uprobe_multi();
+  s->multi_ = hook_attach_path().uprobe_multi;
   bpf_program__set_autoload(s->multi_ ? s->skel_->progs.gs_hook : s->skel_->progs.gs_hook_multi, false);
   if (s->multi_)
     bpf_program__set_expected_attach_type(s->skel_->progs.gs_hook_multi,
@@ -183,7 +138,6 @@ Expected<std::unique_ptr<BpfSession>> BpfSession::load(const SessionOptions& opt
 
   if (int err = goscope_bpf__load(s->skel_.get()); err) {
     std::string msg = "the kernel refused goscope's BPF programs";
-    if (std::string old = kernel_too_old(); !old.empty()) return make_error(old);
     if (access("/sys/fs/bpf", F_OK) != 0 && access("/proc/sys/kernel/unprivileged_bpf_disabled", F_OK) != 0)
       msg += " (this kernel seems to be built without BPF: CONFIG_BPF_SYSCALL)";
     else if (err == -EPERM || errno == EPERM)
@@ -244,15 +198,9 @@ Expected<void> BpfSession::attach_hooks(const std::string& binary, std::span<con
     offsets.push_back(h.file_offset);
     cookies.push_back(h.cookie);
   }
-  UprobeMultiLinkAttr attr{};
-  attr.prog_fd = static_cast<uint32_t>(bpf_program__fd(skel_->progs.gs_hook_multi));
-  attr.attach_type = kAttachTraceUprobeMulti;
-  attr.path = reinterpret_cast<uint64_t>(binary.c_str());
-  attr.offsets = reinterpret_cast<uint64_t>(offsets.data());
-  attr.cookies = reinterpret_cast<uint64_t>(cookies.data());
-  attr.cnt = static_cast<uint32_t>(sites.size());
-  attr.pid = static_cast<uint32_t>(pid);
-  const long fd = syscall(__NR_bpf, kBpfLinkCreate, &attr, sizeof attr);
+  const int fd = create_uprobe_multi_link(bpf_program__fd(skel_->progs.gs_hook_multi), binary.c_str(),
+                                          offsets.data(), cookies.data(), static_cast<uint32_t>(sites.size()),
+                                          static_cast<int32_t>(pid));
   if (fd < 0) {
     const int err = errno;
     if (access("/sys/bus/event_source/devices/uprobe", F_OK) != 0)
@@ -262,7 +210,7 @@ Expected<void> BpfSession::attach_hooks(const std::string& binary, std::span<con
                                  " (set GOSCOPE_UPROBE_MULTI=0 to attach them one by one)",
                              err);
   }
-  multi_link_fd_ = static_cast<int>(fd);
+  multi_link_fd_ = fd;
   return {};
 }
 

@@ -52,11 +52,6 @@ struct KernelTaskOffsets {
 };
 KernelTaskOffsets kernel_task_offsets();
 
-// Whether runtime hooks go through one uprobe_multi link (Linux 6.6+; detaching
-// N probes then costs one kernel wait instead of N), or one link per probe.
-// GOSCOPE_UPROBE_MULTI=0 forces the per-probe way.
-bool use_uprobe_multi();
-
 class BpfSession {
  public:
   // Opens and loads (verifies) the BPF object with these settings.
@@ -77,6 +72,7 @@ class BpfSession {
     uint64_t cookie;
   };
   Expected<void> attach_hooks(const std::string& binary, std::span<const HookSite> sites, pid_t pid);
+  // Whether hooks go through one uprobe_multi link (hook_attach_path() in kernel_features.h).
   bool uses_uprobe_multi() const { return multi_; }
   Expected<void> set_site_config(uint32_t slot, const gs_site_config& config);
   size_t attached() const { return links_.size(); }
