@@ -246,6 +246,34 @@ TEST_F(JudgeTest, NothingFoundInADumpNeedsNoSecondLook) {
   EXPECT_EQ(process.looks, 0);
 }
 
+// A deadlock judged again once a goroutine that blocked on it a moment later has waited
+// long enough too: one finding that grows, never two for one bug.
+TEST(RecordFinding, ADeadlockJudgedAgainWithMoreGoroutinesGrows) {
+  auto deadlock = [](std::vector<uint64_t> goids) {
+    Finding f;
+    f.rule = Rule::kMutexDeadlock;
+    for (uint64_t g : goids) {
+      FindingGoroutine fg;
+      fg.goid = g;
+      f.goroutines.push_back(fg);
+      f.key += std::to_string(g) + ",";
+    }
+    return f;
+  };
+  std::vector<Finding> known;
+  EXPECT_TRUE(record_finding(known, deadlock({20, 21, 22, 23})));
+  EXPECT_FALSE(record_finding(known, deadlock({20, 21, 22, 23, 24})));
+  ASSERT_EQ(known.size(), 1u);
+  EXPECT_EQ(known[0].goroutines.size(), 5u);
+  EXPECT_FALSE(record_finding(known, deadlock({20, 21})));  // a part of it: nothing new
+  EXPECT_TRUE(record_finding(known, deadlock({30, 31})));   // another deadlock
+  EXPECT_EQ(known.size(), 2u);
+  Finding other_rule = deadlock({20, 21, 22, 23, 24, 25});
+  other_rule.rule = Rule::kMixedDeadlock;
+  EXPECT_TRUE(record_finding(known, other_rule));  // another kind of verdict is news
+  EXPECT_EQ(known.size(), 3u);
+}
+
 // The rule table's facts decide what a recording stores and how reports group findings.
 TEST(RuleFacts, EveryRuleHasConsistentFacts) {
   std::set<std::string> ids, names;

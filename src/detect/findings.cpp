@@ -198,6 +198,17 @@ bool record_finding(std::vector<Finding>& known, Finding found) {
     return false;
   }
   if (std::any_of(known.begin(), known.end(), [&](const Finding& k) { return covered_by(found, k); })) return false;
+  // The same deadlock judged again with more goroutines (one that blocked on it a moment
+  // later is judged once it too has waited long enough): it grows, it is not news.
+  if (found.rule != Rule::kGoroutineLeak) {
+    auto first = std::find_if(known.begin(), known.end(), [&](const Finding& k) { return covered_by(k, found); });
+    if (first != known.end()) {
+      const size_t at = size_t(first - known.begin());
+      std::erase_if(known, [&](const Finding& k) { return covered_by(k, found); });
+      known.insert(known.begin() + std::ptrdiff_t(std::min(at, known.size())), std::move(found));
+      return false;
+    }
+  }
   known.push_back(std::move(found));
   return true;
 }

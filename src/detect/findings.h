@@ -149,9 +149,10 @@ struct Finding {
 // The deadlocks and leaks a live session has reported, each once. Judged again and
 // again while the program runs, a verdict comes back with the same key; a leak has
 // one finding per site, and goroutines that leak at that site later (or that were
-// not yet blocked long enough when it was first judged) join it. Returns true when
-// `found` is new (report it now); false when it was known, or shows nothing a known
-// one does not (a deadlock judged again may come out as a subset of the same set).
+// not yet blocked long enough when it was first judged) join it; a deadlock judged
+// again with more goroutines replaces the smaller one. Returns true when `found` is new
+// (report it now); false when it was known, shows nothing a known one does not (a
+// deadlock judged again may come out as a subset of the same set), or grew one.
 bool record_finding(std::vector<Finding>& known, Finding found);
 
 // Highest severity present, nullopt for none.
