@@ -218,7 +218,8 @@ std::optional<Suspect> DetectionRun::suspect_of(const state::GoroutineInfo* g) c
     s.kind = WaitKind::kForever;
     return s;
   }
-  if (g->waiting_on.empty()) return std::nullopt;  // sleeping, I/O, timers, GC, or an object nobody could name
+  if (g->waiting_on.empty())
+    return std::nullopt;  // sleeping, I/O, timers, GC, or an object nobody could name
   const ObjectRef& o = g->waiting_on.front();
   bool ok = true;
   switch (o.kind) {
@@ -384,7 +385,8 @@ bool DetectionRun::drop_wakeable_once() {
   }
   if (unjudged)
     notes_.push_back("the channel, WaitGroup and Cond waits of " + std::to_string(unjudged) +
-                     (unjudged == 1 ? " goroutine were" : " goroutines were") + " not judged: " + oracle_unknown_);
+                     (unjudged == 1 ? " goroutine were" : " goroutines were") +
+                     " not judged: " + oracle_unknown_);
   return changed;
 }
 
@@ -443,7 +445,8 @@ void DetectionRun::build_graph() {
         if (other == goid) continue;
         for (uint64_t t : s.targets)
           if (reaches.count(other) && reaches[other].count(t)) {
-            out.push_back({other, t, s.kind == WaitKind::kChannel ? "can only be used by" : "can only be reached by",
+            out.push_back({other, t,
+                           s.kind == WaitKind::kChannel ? "can only be used by" : "can only be reached by",
                            false});
             break;
           }
@@ -467,9 +470,10 @@ std::map<uint64_t, std::unordered_set<uint64_t>> DetectionRun::scan_reaches() {
       for (uint64_t goid : stuck_)
         if (auto r = oracle_->reachable_from_goroutine(goid, all_targets)) reaches[goid] = std::move(*r);
     } else {
-      notes_.push_back("who-waits-for-whom between channel, WaitGroup and Cond waiters was not worked out for " +
-                       std::to_string(stuck_.size()) + " stuck goroutines (more than " +
-                       std::to_string(kMaxEdgeScans) + "): they are reported per site");
+      notes_.push_back(
+          "who-waits-for-whom between channel, WaitGroup and Cond waiters was not worked out for " +
+          std::to_string(stuck_.size()) + " stuck goroutines (more than " + std::to_string(kMaxEdgeScans) +
+          "): they are reported per site");
     }
   }
   return reaches;
@@ -631,7 +635,8 @@ Part DetectionRun::gather_part(const std::vector<uint64_t>& members) {
         if (e.object == address &&
             (e.relation == "held by" || e.relation == "read-locked by" || e.relation == "write-locked by" ||
              e.relation == "queued behind writer")) {
-          if (std::find(o.held_by.begin(), o.held_by.end(), goid) == o.held_by.end()) o.held_by.push_back(goid);
+          if (std::find(o.held_by.begin(), o.held_by.end(), goid) == o.held_by.end())
+            o.held_by.push_back(goid);
           if (e.inferred) o.holders_inferred = true;
         }
   }
@@ -686,7 +691,8 @@ std::string DetectionRun::title_of(Rule rule, const Part& part) const {
     case Rule::kChannelDeadlock:
       return "deadlock: goroutines " + who + " wait on channels only they could use";
     case Rule::kRecursiveRLock:
-      return "deadlock: a read lock is taken again while a writer waits for the first (goroutines " + who + ")";
+      return "deadlock: a read lock is taken again while a writer waits for the first (goroutines " + who +
+             ")";
     case Rule::kWaitGroupDeadlock:
       return "deadlock: goroutine " + who + " waits on a WaitGroup that can never reach zero";
     case Rule::kCondDeadlock:
@@ -800,16 +806,19 @@ Finding DetectionRun::leak_finding(const LeakSites::key_type& site, std::vector<
   const std::string reason(stream_.wait_reason_name(g0->wait_reason));
   const auto& [function, file, line, wait_reason] = site;
   const bool forever = suspects_[goids.front()].kind == WaitKind::kForever;
-  f.title = "goroutine leak: " + std::to_string(goids.size()) + (goids.size() == 1 ? " goroutine" : " goroutines") +
-            " blocked forever in " + (reason.empty() ? "a channel operation" : reason) +
+  f.title = "goroutine leak: " + std::to_string(goids.size()) +
+            (goids.size() == 1 ? " goroutine" : " goroutines") + " blocked forever in " +
+            (reason.empty() ? "a channel operation" : reason) +
             (function.empty() ? "" : " at " + file + ":" + std::to_string(line));
   std::string msg;
   for (uint64_t goid : goids) {
     const Suspect& s = suspects_[goid];
-    FindingObject o = s.targets.empty() ? FindingObject{} : object_of(s.targets.front(), ObjectKind::kChannel);
-    msg += "goroutine " + std::to_string(goid) + " waits on " +
-           (forever ? std::string("a nil channel") : o.name + (o.detail.empty() ? "" : " (" + o.detail + ")")) +
-           " for " + (s.g->since_exact ? "" : "at least ") + duration_text(now_ns_ - s.g->since_ns) + ".\n";
+    FindingObject o =
+        s.targets.empty() ? FindingObject{} : object_of(s.targets.front(), ObjectKind::kChannel);
+    msg +=
+        "goroutine " + std::to_string(goid) + " waits on " +
+        (forever ? std::string("a nil channel") : o.name + (o.detail.empty() ? "" : " (" + o.detail + ")")) +
+        " for " + (s.g->since_exact ? "" : "at least ") + duration_text(now_ns_ - s.g->since_ns) + ".\n";
     if (!s.targets.empty()) f.objects.push_back(std::move(o));
     f.goroutines.push_back(describe_goroutine(goid, {}));
   }

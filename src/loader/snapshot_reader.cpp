@@ -222,9 +222,9 @@ class SnapshotRead {
         memory_(memory),
         limits_(limits),
         o_(binary.offsets().offsets),
-        g_size_(extent({o_.g_goid, o_.g_atomicstatus, o_.g_waitreason, o_.g_waiting, o_.g_sched_sp, o_.g_sched_pc,
-                        o_.g_sched_bp, o_.g_gopc, o_.g_startpc, o_.g_parent_goid, o_.g_waitsince, o_.g_stack_lo,
-                        o_.g_stack_hi})),
+        g_size_(extent({o_.g_goid, o_.g_atomicstatus, o_.g_waitreason, o_.g_waiting, o_.g_sched_sp,
+                        o_.g_sched_pc, o_.g_sched_bp, o_.g_gopc, o_.g_startpc, o_.g_parent_goid,
+                        o_.g_waitsince, o_.g_stack_lo, o_.g_stack_hi})),
         text_lo_(process.to_process(binary.pclntab().text_start())),
         text_hi_(process.to_process(binary.pclntab().text_end())) {
     snap_.pid = process.pid();
@@ -395,7 +395,8 @@ void SnapshotRead::queue_reads(size_t k, std::span<const uint8_t> g, const GFiel
                                model::GoroutineSnapshot& s) {
   // Waited-on channels: g.waiting is the sudog list of a channel operation or a
   // select (linked by waitlink), set while it is parked in one.
-  if (f.waiting && o_.sudog_c && o_.sudog_waitlink && status == static_cast<uint32_t>(model::GStatus::kWaiting))
+  if (f.waiting && o_.sudog_c && o_.sudog_waitlink &&
+      status == static_cast<uint32_t>(model::GStatus::kWaiting))
     sudog_jobs_.push_back({k, f.waiting});
 
   // The stack, from the registers the scheduler saved when it last switched away.
@@ -407,9 +408,10 @@ void SnapshotRead::queue_reads(size_t k, std::span<const uint8_t> g, const GFiel
     if (f.sched_sp < lo || f.sched_sp >= hi || f.sched_pc == 0)
       s.stack_state = model::StackState::kTorn;
     else
-      stack_jobs_.push_back({k, f.sched_sp, f.sched_pc, f.sched_bp,
-                             static_cast<size_t>(std::min<uint64_t>(hi - f.sched_sp, limits_.max_stack_bytes)),
-                             hi - f.sched_sp > limits_.max_stack_bytes});
+      stack_jobs_.push_back(
+          {k, f.sched_sp, f.sched_pc, f.sched_bp,
+           static_cast<size_t>(std::min<uint64_t>(hi - f.sched_sp, limits_.max_stack_bytes)),
+           hi - f.sched_sp > limits_.max_stack_bytes});
   }
 }
 
@@ -528,8 +530,8 @@ void SnapshotRead::recheck_gs() {
         (running || (a.sched_sp == b.sched_sp && a.sched_pc == b.sched_pc && a.waiting == b.waiting));
     if (!same) {
       s.inconsistent = true;
-      s.inconsistency = "it ran while being read (status " + std::string(model::status_name(s.status)) + " -> " +
-                        model::status_name(b.raw_status & ~model::kGScanBit) + ")";
+      s.inconsistency = "it ran while being read (status " + std::string(model::status_name(s.status)) +
+                        " -> " + model::status_name(b.raw_status & ~model::kGScanBit) + ")";
     }
   }
 }
