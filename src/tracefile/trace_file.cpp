@@ -1133,7 +1133,33 @@ Expected<void> TraceReader::read_definitions(Cursor& c) {
 Expected<bool> TraceReader::read_item(Cursor& c, Cursor& v) {
   const uint8_t type = c.u8();
   Item& item = item_;
-  if (type < kEventKinds) return read_event(type, c, v);
+  if (type < kEventKinds) {
+    model::Event& last = last_[type];
+    model::Event& e = item.event;
+    item.kind = Item::Kind::kEvent;
+    e = model::Event{};
+    e.kind = static_cast<model::EventKind>(type);
+    const uint64_t mask = c.varint();
+    if (mask & ~uint64_t(kFieldAll_)) c.fail("an event has fields this goscope does not know");
+    e.time_ns = static_cast<int64_t>(undelta(static_cast<uint64_t>(last_time_), v.varint()));
+    const uint64_t tid = undelta(last.tid, v.varint());
+    if (tid > UINT32_MAX) v.fail("a thread id is out of range");
+    e.tid = static_cast<uint32_t>(tid);
+    // begin_ns is stored as the duration up to time_ns.
+    if (mask & kFieldBegin)
+      e.begin_ns = static_cast<int64_t>(e.time_ns - static_cast<uint64_t>(unzigzag(v.varint())));
+    if (!v.ok()) c.fail("the block's values end early (" + v.error() + ")");
+    const uint64_t file_stack = read_event_fields(c, mask, last, e);
+    if (file_stack > stack_ids_.size())
+      c.fail("an event refers to stack " + std::to_string(file_stack) + ", never defined");
+    if (!c.ok()) return make_error(c.error());
+    last_time_ = e.time_ns;
+    last = e;
+    last.stack = static_cast<model::StackId>(file_stack);
+    e.stack = file_stack == 0 ? 0 : stack_ids_[file_stack - 1];
+    events_read_++;
+    return true;
+  }
   switch (type) {
     case kRecordSeed:
       item.kind = Item::Kind::kSeed;
@@ -1162,34 +1188,6 @@ Expected<bool> TraceReader::read_item(Cursor& c, Cursor& v) {
       c.fail("a record of unknown type " + std::to_string(type));
   }
   if (!c.ok()) return make_error(c.error());
-  return true;
-}
-
-Expected<bool> TraceReader::read_event(uint8_t type, Cursor& c, Cursor& v) {
-  model::Event& last = last_[type];
-  model::Event& e = item_.event;
-  item_.kind = Item::Kind::kEvent;
-  e = model::Event{};
-  e.kind = static_cast<model::EventKind>(type);
-  const uint64_t mask = c.varint();
-  if (mask & ~uint64_t(kFieldAll_)) c.fail("an event has fields this goscope does not know");
-  e.time_ns = static_cast<int64_t>(undelta(static_cast<uint64_t>(last_time_), v.varint()));
-  const uint64_t tid = undelta(last.tid, v.varint());
-  if (tid > UINT32_MAX) v.fail("a thread id is out of range");
-  e.tid = static_cast<uint32_t>(tid);
-  // begin_ns is stored as the duration up to time_ns.
-  if (mask & kFieldBegin)
-    e.begin_ns = static_cast<int64_t>(e.time_ns - static_cast<uint64_t>(unzigzag(v.varint())));
-  if (!v.ok()) c.fail("the block's values end early (" + v.error() + ")");
-  const uint64_t file_stack = read_event_fields(c, mask, last, e);
-  if (file_stack > stack_ids_.size())
-    c.fail("an event refers to stack " + std::to_string(file_stack) + ", never defined");
-  if (!c.ok()) return make_error(c.error());
-  last_time_ = e.time_ns;
-  last = e;
-  last.stack = static_cast<model::StackId>(file_stack);
-  e.stack = file_stack == 0 ? 0 : stack_ids_[file_stack - 1];
-  events_read_++;
   return true;
 }
 

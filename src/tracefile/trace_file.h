@@ -155,8 +155,6 @@ class TraceReader {
   Expected<void> read_definitions(Cursor& c);
   // From the items at `c` and their values at `v`; false: the record was not an item (the end record).
   Expected<bool> read_item(Cursor& c, Cursor& v);
-  // An event record of kind `type` (its kind byte read) into item_.event.
-  Expected<bool> read_event(uint8_t type, Cursor& c, Cursor& v);
   void set_damage(std::string what);
 
   std::string name_;
