@@ -349,6 +349,99 @@ model::TraceEnd read_end(In& in) {
   return end;
 }
 
+// The fields of an event after its values: each present in `mask` is read (a delta from
+// `last`, the previous event of its kind), the others are `last`'s. Returns the file's
+// stack id.
+uint64_t read_event_fields(In& c, uint64_t mask, const model::Event& last, model::Event& e) {
+  e.goid = mask & kFieldGoid ? undelta(last.goid, c.varint()) : last.goid;
+  e.object = mask & kFieldObject ? undelta(last.object, c.varint()) : last.object;
+  // last.stack holds the file's stack id; e.stack gets the reader's below.
+  const uint64_t file_stack = mask & kFieldStack ? undelta(last.stack, c.varint()) : last.stack;
+  e.flags = mask & kFieldFlags ? c.bounded<uint16_t>(UINT16_MAX, "event flags") : last.flags;
+  e.other_goid = mask & kFieldOtherGoid ? undelta(last.other_goid, c.varint()) : last.other_goid;
+  e.value = mask & kFieldValue ? static_cast<int64_t>(undelta(static_cast<uint64_t>(last.value), c.varint()))
+                               : last.value;
+  e.pc = mask & kFieldPc ? undelta(last.pc, c.varint()) : last.pc;
+  e.wait_reason =
+      mask & kFieldWaitReason ? c.bounded<uint32_t>(UINT32_MAX, "a wait reason") : last.wait_reason;
+  if (mask & kFieldObjectKind) {
+    const uint8_t k = c.u8();
+    if (k > static_cast<uint8_t>(model::ObjectKind::kOther)) c.fail("an object kind is out of range");
+    e.object_kind = static_cast<model::ObjectKind>(k);
+  } else {
+    e.object_kind = last.object_kind;
+  }
+  e.value2 = mask & kFieldValue2
+                 ? static_cast<int64_t>(undelta(static_cast<uint64_t>(last.value2), c.varint()))
+                 : last.value2;
+  e.start_pc = mask & kFieldStartPc ? undelta(last.start_pc, c.varint()) : last.start_pc;
+  if (mask & kFieldObjects) {
+    e.objects.resize(c.count(3));
+    uint64_t base = e.object;
+    for (auto& ref : e.objects) {
+      ref.address = undelta(base, c.varint());
+      base = ref.address;
+      const uint8_t k = c.u8();
+      if (k > static_cast<uint8_t>(model::ObjectKind::kOther)) c.fail("an object kind is out of range");
+      ref.kind = static_cast<model::ObjectKind>(k);
+      ref.flags = c.bounded<uint16_t>(UINT16_MAX, "object flags");
+    }
+  } else {
+    e.objects = last.objects;
+  }
+  return file_stack;
+}
+
+// One goroutine of a seed snapshot.
+void read_seed_goroutine(In& c, model::GoroutineSnapshot& g) {
+  g.goid = c.varint();
+  g.g_address = c.varint();
+  g.status = c.bounded<uint32_t>(UINT32_MAX, "a goroutine status");
+  const uint8_t flags = c.u8();
+  g.scan_bit = flags & kSeedScanBit;
+  g.from_syscall = flags & kSeedFromSyscall;
+  g.inconsistent = flags & kSeedInconsistent;
+  g.wait_reason = c.bounded<uint32_t>(UINT32_MAX, "a wait reason");
+  g.wait_reason_name = c.text();
+  if (flags & kSeedWaitSince) g.wait_since_ns = c.signed_varint();
+  for (size_t w = c.count(2); w > 0 && c.ok(); w--) {
+    const uint8_t kind = c.u8();
+    if (kind >> 1 > static_cast<uint8_t>(model::WaitedObject::Kind::kSemaphore))
+      c.fail("a waited object kind is out of range");
+    g.waiting_on.push_back({static_cast<model::WaitedObject::Kind>(kind >> 1), c.varint(), (kind & 1) != 0});
+  }
+  g.go_pc = c.varint();
+  g.start_pc = c.varint();
+  if (flags & kSeedParent) g.parent_goid = c.varint();
+  uint64_t last = 0;
+  g.stack.resize(c.count());
+  for (auto& pc : g.stack) pc = last = undelta(last, c.varint());
+  const uint8_t state = c.u8();
+  if (state > static_cast<uint8_t>(model::StackState::kUnreadable)) c.fail("a stack state is out of range");
+  g.stack_state = static_cast<model::StackState>(state);
+  g.stack_lo = c.varint();
+  g.stack_hi = c.varint();
+  g.sched_sp = c.varint();
+  g.sched_pc = c.varint();
+  g.sched_bp = c.varint();
+  g.inconsistency = c.text();
+}
+
+model::ProcessSnapshot read_seed(In& c) {
+  model::ProcessSnapshot s;
+  s.pid = c.int32();
+  s.taken_at_ns = c.signed_varint();
+  s.allglen = c.varint();
+  s.dead_skipped = c.varint();
+  s.unreadable_gs = c.varint();
+  // Each goroutine takes at least 17 bytes: the count cannot claim more than are there.
+  for (size_t n = c.count(17); n > 0 && c.ok(); n--) read_seed_goroutine(c, s.goroutines.emplace_back());
+  uint64_t last = 0;
+  s.g_addresses.resize(c.count());
+  for (auto& a : s.g_addresses) a = last = undelta(last, c.varint());
+  return s;
+}
+
 }  // namespace
 
 // ---- TraceWriter
@@ -1056,43 +1149,7 @@ Expected<bool> TraceReader::read_item(Cursor& c, Cursor& v) {
     if (mask & kFieldBegin)
       e.begin_ns = static_cast<int64_t>(e.time_ns - static_cast<uint64_t>(unzigzag(v.varint())));
     if (!v.ok()) c.fail("the block's values end early (" + v.error() + ")");
-    e.goid = mask & kFieldGoid ? undelta(last.goid, c.varint()) : last.goid;
-    e.object = mask & kFieldObject ? undelta(last.object, c.varint()) : last.object;
-    // last.stack holds the file's stack id; e.stack gets the reader's below.
-    const uint64_t file_stack = mask & kFieldStack ? undelta(last.stack, c.varint()) : last.stack;
-    e.flags = mask & kFieldFlags ? c.bounded<uint16_t>(UINT16_MAX, "event flags") : last.flags;
-    e.other_goid = mask & kFieldOtherGoid ? undelta(last.other_goid, c.varint()) : last.other_goid;
-    e.value = mask & kFieldValue
-                  ? static_cast<int64_t>(undelta(static_cast<uint64_t>(last.value), c.varint()))
-                  : last.value;
-    e.pc = mask & kFieldPc ? undelta(last.pc, c.varint()) : last.pc;
-    e.wait_reason =
-        mask & kFieldWaitReason ? c.bounded<uint32_t>(UINT32_MAX, "a wait reason") : last.wait_reason;
-    if (mask & kFieldObjectKind) {
-      const uint8_t k = c.u8();
-      if (k > static_cast<uint8_t>(model::ObjectKind::kOther)) c.fail("an object kind is out of range");
-      e.object_kind = static_cast<model::ObjectKind>(k);
-    } else {
-      e.object_kind = last.object_kind;
-    }
-    e.value2 = mask & kFieldValue2
-                   ? static_cast<int64_t>(undelta(static_cast<uint64_t>(last.value2), c.varint()))
-                   : last.value2;
-    e.start_pc = mask & kFieldStartPc ? undelta(last.start_pc, c.varint()) : last.start_pc;
-    if (mask & kFieldObjects) {
-      e.objects.resize(c.count(3));
-      uint64_t base = e.object;
-      for (auto& ref : e.objects) {
-        ref.address = undelta(base, c.varint());
-        base = ref.address;
-        const uint8_t k = c.u8();
-        if (k > static_cast<uint8_t>(model::ObjectKind::kOther)) c.fail("an object kind is out of range");
-        ref.kind = static_cast<model::ObjectKind>(k);
-        ref.flags = c.bounded<uint16_t>(UINT16_MAX, "object flags");
-      }
-    } else {
-      e.objects = last.objects;
-    }
+    const uint64_t file_stack = read_event_fields(c, mask, last, e);
     if (file_stack > stack_ids_.size())
       c.fail("an event refers to stack " + std::to_string(file_stack) + ", never defined");
     if (!c.ok()) return make_error(c.error());
@@ -1104,57 +1161,10 @@ Expected<bool> TraceReader::read_item(Cursor& c, Cursor& v) {
     return true;
   }
   switch (type) {
-    case kRecordSeed: {
+    case kRecordSeed:
       item.kind = Item::Kind::kSeed;
-      model::ProcessSnapshot& s = item.seed;
-      s = model::ProcessSnapshot{};
-      s.pid = c.int32();
-      s.taken_at_ns = c.signed_varint();
-      s.allglen = c.varint();
-      s.dead_skipped = c.varint();
-      s.unreadable_gs = c.varint();
-      // Each goroutine takes at least 17 bytes: the count cannot claim more than are there.
-      for (size_t n = c.count(17); n > 0 && c.ok(); n--) {
-        model::GoroutineSnapshot& g = s.goroutines.emplace_back();
-        g.goid = c.varint();
-        g.g_address = c.varint();
-        g.status = c.bounded<uint32_t>(UINT32_MAX, "a goroutine status");
-        const uint8_t flags = c.u8();
-        g.scan_bit = flags & kSeedScanBit;
-        g.from_syscall = flags & kSeedFromSyscall;
-        g.inconsistent = flags & kSeedInconsistent;
-        g.wait_reason = c.bounded<uint32_t>(UINT32_MAX, "a wait reason");
-        g.wait_reason_name = c.text();
-        if (flags & kSeedWaitSince) g.wait_since_ns = c.signed_varint();
-        for (size_t w = c.count(2); w > 0 && c.ok(); w--) {
-          const uint8_t kind = c.u8();
-          if (kind >> 1 > static_cast<uint8_t>(model::WaitedObject::Kind::kSemaphore))
-            c.fail("a waited object kind is out of range");
-          g.waiting_on.push_back(
-              {static_cast<model::WaitedObject::Kind>(kind >> 1), c.varint(), (kind & 1) != 0});
-        }
-        g.go_pc = c.varint();
-        g.start_pc = c.varint();
-        if (flags & kSeedParent) g.parent_goid = c.varint();
-        uint64_t last = 0;
-        g.stack.resize(c.count());
-        for (auto& pc : g.stack) pc = last = undelta(last, c.varint());
-        const uint8_t state = c.u8();
-        if (state > static_cast<uint8_t>(model::StackState::kUnreadable))
-          c.fail("a stack state is out of range");
-        g.stack_state = static_cast<model::StackState>(state);
-        g.stack_lo = c.varint();
-        g.stack_hi = c.varint();
-        g.sched_sp = c.varint();
-        g.sched_pc = c.varint();
-        g.sched_bp = c.varint();
-        g.inconsistency = c.text();
-      }
-      uint64_t last = 0;
-      s.g_addresses.resize(c.count());
-      for (auto& a : s.g_addresses) a = last = undelta(last, c.varint());
+      item.seed = read_seed(c);
       break;
-    }
     case kRecordFinding: {
       item.kind = Item::Kind::kFinding;
       const std::string text = c.text();
