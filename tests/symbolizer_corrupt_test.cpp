@@ -10,6 +10,7 @@
 #include <fstream>
 #include <random>
 
+#include "loader/hooks.h"
 #include "symbolizer/buildinfo.h"
 #include "symbolizer/probe_sites.h"
 #include "symbolizer/symbolizer.h"
@@ -54,7 +55,7 @@ void use(const GoBinary& b) {
   for (int i = 0; i < 2000; i++) pcs.push_back(lo + (hi > lo ? rng() % (hi - lo) : 0));
   auto r = b.symbolize_vaddrs(pcs);
   EXPECT_EQ(r.size(), pcs.size());
-  (void)resolve_hooks(b);
+  for (const auto& d : loader::hook_table()) (void)resolve_function(b, d.functions);
   (void)inlined_atomic_sites(b, false);
 }
 

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "common/hex.h"
+#include "loader/hooks.h"
 #include "loader/kernel_features.h"
 #include "symbolizer/probe_sites.h"
 #include "symbolizer/symbolizer.h"
@@ -129,7 +130,16 @@ int run_inspect(const InspectOptions& o) {
   auto opened = sym::GoBinary::open(path);
   if (!opened) return fail(opened.error());
   const sym::GoBinary& b = **opened;
-  const auto hooks = sym::resolve_hooks(b);
+  // The hooks on whole functions (the atomic ones are the inlined lock sites below).
+  struct InspectedHook {
+    std::string id;
+    bool opt_in = false;  // hot path: a flag of its own
+    sym::ResolvedFunction r;
+  };
+  std::vector<InspectedHook> hooks;
+  for (const loader::HookDescriptor& d : loader::hook_table())
+    if (!(d.sites & loader::kAtAtomic))
+      hooks.push_back({d.name, d.set == loader::HookSet::kScheduler, sym::resolve_function(b, d.functions)});
   const auto lock_sites = sym::inlined_atomic_sites(b);
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::vector<sym::Symbolized> symbolized =
@@ -172,14 +182,13 @@ int run_inspect(const InspectOptions& o) {
     j["wait_reasons"] = ro.wait_reasons;
     nlohmann::json hj = nlohmann::json::array();
     for (const auto& h : hooks) {
-      nlohmann::json e = {
-          {"hook", std::string(h.hook->id)}, {"present", !h.symbol.empty()}, {"opt_in", h.hook->opt_in}};
-      if (!h.symbol.empty()) e["function"] = h.symbol;
-      if (h.sites) {
-        e["entry"] = hex(h.sites->entry);
-        e["probe"] = hex(h.sites->after_prologue);
+      nlohmann::json e = {{"hook", h.id}, {"present", !h.r.symbol.empty()}, {"opt_in", h.opt_in}};
+      if (!h.r.symbol.empty()) e["function"] = h.r.symbol;
+      if (h.r.sites) {
+        e["entry"] = hex(h.r.sites->entry);
+        e["probe"] = hex(h.r.sites->after_prologue);
         nlohmann::json rets = nlohmann::json::array();
-        for (uint64_t r : h.sites->returns) rets.push_back(hex(r));
+        for (uint64_t r : h.r.sites->returns) rets.push_back(hex(r));
         e["returns"] = rets;
       }
       hj.push_back(e);
@@ -245,16 +254,16 @@ int run_inspect(const InspectOptions& o) {
   std::printf("wait reasons    %zu, from %s\n", ro.wait_reasons.size(), ro.wait_reasons_source.c_str());
   std::printf("runtime hooks\n");
   for (const auto& h : hooks) {
-    if (h.symbol.empty()) {
-      std::printf("  %-18s absent (not in this binary: never used, or always inlined)%s\n",
-                  std::string(h.hook->id).c_str(), h.hook->opt_in ? " [opt-in]" : "");
+    if (h.r.symbol.empty()) {
+      std::printf("  %-18s absent (not in this binary: never used, or always inlined)%s\n", h.id.c_str(),
+                  h.opt_in ? " [opt-in]" : "");
       continue;
     }
-    std::printf("  %-18s %s", std::string(h.hook->id).c_str(), h.symbol.c_str());
-    if (h.sites)
-      std::printf(" at %s, probe %s, %zu RET", hex(h.sites->entry).c_str(),
-                  hex(h.sites->after_prologue).c_str(), h.sites->returns.size());
-    std::printf("%s\n", h.hook->opt_in ? " [opt-in]" : "");
+    std::printf("  %-18s %s", h.id.c_str(), h.r.symbol.c_str());
+    if (h.r.sites)
+      std::printf(" at %s, probe %s, %zu RET", hex(h.r.sites->entry).c_str(),
+                  hex(h.r.sites->after_prologue).c_str(), h.r.sites->returns.size());
+    std::printf("%s\n", h.opt_in ? " [opt-in]" : "");
   }
   std::printf("inlined lock sites %zu (from %s)%s\n", lock_sites.size(),
               lock_sites.empty() ? "-" : lock_sites.front().from.c_str(),

@@ -1,5 +1,6 @@
 #include "loader/probe_plan.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string_view>
@@ -8,68 +9,6 @@
 
 namespace goscope::loader {
 
-const char* hook_name(Hook h) {
-  switch (h) {
-    case Hook::kNone:
-      return "none";
-    case Hook::kNewproc1:
-      return "newproc1";
-    case Hook::kGoexit1:
-      return "goexit1";
-    case Hook::kGopark:
-      return "gopark";
-    case Hook::kReady:
-      return "ready";
-    case Hook::kMakechan:
-      return "makechan";
-    case Hook::kChansend:
-      return "chansend";
-    case Hook::kChanrecv:
-      return "chanrecv";
-    case Hook::kClosechan:
-      return "closechan";
-    case Hook::kSelectgo:
-      return "selectgo";
-    case Hook::kSemacquire:
-      return "semacquire1";
-    case Hook::kSemrelease:
-      return "semrelease1";
-    case Hook::kMutexLockSlow:
-      return "mutex_lockslow";
-    case Hook::kMutexUnlockSlow:
-      return "mutex_unlockslow";
-    case Hook::kRWMutexLock:
-      return "rwmutex_lock";
-    case Hook::kRWMutexUnlock:
-      return "rwmutex_unlock";
-    case Hook::kWaitGroupWait:
-      return "waitgroup_wait";
-    case Hook::kNotifyListWait:
-      return "notifylist_wait";
-    case Hook::kNotifyOne:
-      return "notifylist_notify_one";
-    case Hook::kNotifyAll:
-      return "notifylist_notify_all";
-    case Hook::kStopTheWorld:
-      return "stop_the_world";
-    case Hook::kStartTheWorld:
-      return "start_the_world";
-    case Hook::kCasgstatus:
-      return "casgstatus";
-    case Hook::kInlineLock:
-      return "inlined Mutex.Lock";
-    case Hook::kInlineUnlock:
-      return "inlined Mutex.Unlock";
-    case Hook::kInlineRLock:
-      return "inlined RWMutex.RLock";
-    case Hook::kInlineRUnlock:
-      return "inlined RWMutex.RUnlock";
-    case Hook::kCount_:
-      break;
-  }
-  return "?";
-}
-
 size_t Plan::count(Hook h) const {
   size_t n = 0;
   for (const auto& s : sites) n += s.hook == h;
@@ -77,39 +16,6 @@ size_t Plan::count(Hook h) const {
 }
 
 namespace {
-
-// Which probes each hook gets, and in which set.
-struct HookSpec {
-  Hook hook;
-  std::string_view id;  // sym::runtime_hooks() id
-  bool entry;
-  bool returns;
-  bool all_ops_only;
-};
-
-constexpr HookSpec kSpecs[] = {
-    {Hook::kNewproc1, "newproc1", false, true, false},
-    {Hook::kGoexit1, "goexit1", true, false, false},
-    {Hook::kGopark, "gopark", true, false, false},
-    {Hook::kReady, "ready", true, false, false},
-    {Hook::kMakechan, "makechan", false, true, false},
-    {Hook::kClosechan, "closechan", true, false, false},
-    {Hook::kSemacquire, "semacquire1", true, false, false},
-    {Hook::kSemrelease, "semrelease1", true, false, false},
-    {Hook::kMutexLockSlow, "mutex_lockslow", true, true, false},
-    {Hook::kMutexUnlockSlow, "mutex_unlockslow", true, false, false},
-    {Hook::kWaitGroupWait, "waitgroup_wait", true, false, false},
-    {Hook::kNotifyListWait, "notifylist_wait", true, false, false},
-    {Hook::kNotifyOne, "notifylist_notify_one", true, false, false},
-    {Hook::kNotifyAll, "notifylist_notify_all", true, false, false},
-    {Hook::kStopTheWorld, "stop_the_world", true, false, false},
-    {Hook::kStartTheWorld, "start_the_world", true, false, false},
-    {Hook::kChansend, "chansend", true, true, true},
-    {Hook::kChanrecv, "chanrecv", true, true, true},
-    {Hook::kSelectgo, "selectgo", true, true, true},
-    {Hook::kRWMutexLock, "rwmutex_lock", true, true, true},
-    {Hook::kRWMutexUnlock, "rwmutex_unlock", true, false, true},
-};
 
 std::optional<uint8_t> reg_number(std::string_view name) {
   static const std::map<std::string_view, uint8_t> regs = {
@@ -128,7 +34,7 @@ class Planner {
   Planner(const sym::GoBinary& bin, Plan& plan) : bin_(bin), plan_(plan) {}
 
   // The slot of (hook, site kind), created with these reads on first use.
-  uint32_t slot(Hook hook, uint8_t site, uint8_t flags, std::initializer_list<gs_deref> derefs) {
+  uint32_t slot(Hook hook, uint8_t site, uint8_t flags, const std::vector<gs_deref>& derefs) {
     const auto key = std::make_pair(hook, site);
     auto it = slots_.find(key);
     if (it != slots_.end()) return it->second;
@@ -169,11 +75,81 @@ class Planner {
   std::map<std::pair<Hook, uint8_t>, uint32_t> slots_;
 };
 
-gs_deref deref(uint8_t base, uint32_t offset) {
-  gs_deref d{};
-  d.base = base;
-  d.offset = offset;
-  return d;
+bool planned(HookSet set, const PlanOptions& o) {
+  switch (set) {
+    case HookSet::kNever:
+      return false;
+    case HookSet::kDefault:
+      return true;
+    case HookSet::kAllOps:
+      return o.set == ProbeSet::kAllOps;
+    case HookSet::kScheduler:
+      return o.scheduler;
+    case HookSet::kLockHolders:
+      return o.set == ProbeSet::kAllOps || o.lock_holders;
+  }
+  return false;
+}
+
+// A hook on whole functions: after the prologue and / or at every RET.
+void plan_function_hook(const HookDescriptor& d, const sym::GoBinary& bin, Planner& planner, Plan& plan) {
+  const sym::ResolvedFunction r = sym::resolve_function(bin, d.functions);
+  if (r.symbol.empty()) {
+    plan.absent.emplace_back(d.name);
+    return;
+  }
+  if (!r.sites) {
+    plan.skipped.push_back(r.symbol + ": cannot find its instructions");
+    return;
+  }
+  const HookReads reads = d.reads ? d.reads(bin.offsets().offsets) : HookReads{};
+  if (d.sites & kAtEntry) {
+    const uint32_t slot = planner.slot(d.hook, GS_SITE_ENTRY, d.flags, reads.entry);
+    planner.add(d.hook, GS_SITE_ENTRY, slot, r.sites->after_prologue, r.symbol);
+  }
+  if (d.sites & kAtReturn) {
+    const uint32_t slot = planner.slot(d.hook, GS_SITE_RET, 0, reads.ret);
+    for (uint64_t ret : r.sites->returns) planner.add(d.hook, GS_SITE_RET, slot, ret, r.symbol);
+  }
+}
+
+// The atomic hooks: one site after each LOCK CMPXCHG / XADD of their functions, inlined
+// into a caller or in their own body.
+void plan_atomic_hooks(const std::vector<const HookDescriptor*>& hooks, const sym::GoBinary& bin,
+                       Planner& planner, Plan& plan) {
+  if (hooks.empty()) return;
+  // Every hook's first name, then every second one, ...: the order the symbolizer is asked in.
+  std::vector<std::string> functions;
+  for (size_t i = 0, more = 1; more; i++) {
+    more = 0;
+    for (const HookDescriptor* d : hooks)
+      if (i < d->functions.size()) {
+        functions.emplace_back(d->functions[i]);
+        more = 1;
+      }
+  }
+  for (const auto& a : sym::inlined_atomic_sites(bin, true, functions, /*out_of_line=*/true)) {
+    const HookDescriptor* d = nullptr;
+    for (const HookDescriptor* h : hooks)
+      if (h->atomic == a.kind && std::find(h->functions.begin(), h->functions.end(), a.inlined) != h->functions.end())
+        d = h;
+    if (!d) continue;
+    auto reg = reg_number(a.base_register);
+    if (!reg || a.displacement < INT16_MIN || a.displacement > INT16_MAX) {
+      plan.skipped.push_back(a.inlined + " in " + a.caller + ": operand " + a.base_register + "+" +
+                             std::to_string(a.displacement) + " not supported");
+      continue;
+    }
+    // One name for both copies: a sync call holds a nested internal/sync one at the same
+    // atomic, and which of the two the symbolizer reports for it is not fixed.
+    std::string inlined = a.inlined;
+    if (inlined.starts_with("internal/sync.")) inlined.erase(0, std::string_view("internal/").size());
+    const HookReads reads = d->reads ? d->reads(bin.offsets().offsets) : HookReads{};
+    const uint32_t slot = planner.slot(d->hook, GS_SITE_ATOMIC, d->flags, reads.entry);
+    planner.add(d->hook, GS_SITE_ATOMIC, slot, a.after, inlined + " in " + a.caller, *reg, a.displacement);
+    if (a.caller == "sync.(*RWMutex).Lock" || a.caller == "sync.(*RWMutex).Unlock")
+      plan.sites.back().rwmutex_writer = true;
+  }
 }
 
 }  // namespace
@@ -200,108 +176,18 @@ Expected<Plan> make_plan(const sym::GoBinary& bin, const PlanOptions& opts, uint
   GS_TRY(plan.offsets.sudog_is_select, need(o.sudog_is_select, "runtime.sudog.isSelect"));
   plan.offsets.stack_depth = stack_depth > GS_MAX_FRAMES ? GS_MAX_FRAMES : stack_depth;
 
-  const bool all_ops = opts.set == ProbeSet::kAllOps;
   Planner planner(bin, plan);
-  const auto resolved = sym::resolve_hooks(bin);
-  auto find = [&](std::string_view id) -> const sym::ResolvedHook* {
-    for (const auto& r : resolved)
-      if (r.hook->id == id) return &r;
-    return nullptr;
-  };
-
-  for (const HookSpec& spec : kSpecs) {
-    if (spec.all_ops_only && !all_ops) continue;
-    const sym::ResolvedHook* r = find(spec.id);
-    if (!r || r->symbol.empty()) {
-      plan.absent.emplace_back(spec.id);
-      continue;
-    }
-    if (!r->sites) {
-      plan.skipped.push_back(r->symbol + ": cannot find its instructions");
-      continue;
-    }
-    const sym::FunctionProbeSites& s = *r->sites;
-    if (spec.entry) {
-      uint8_t flags = 0;
-      std::vector<gs_deref> d;
-      if (spec.hook == Hook::kGopark) flags |= GS_SITE_WALK_WAITING;
-      if (spec.hook == Hook::kSelectgo) flags |= GS_SITE_READ_SCASES;
-      uint32_t slot;
-      if (spec.hook == Hook::kReady)
-        slot = planner.slot(spec.hook, GS_SITE_ENTRY, flags, {deref(0, plan.offsets.g_goid)});
+  for (HookSet set : {HookSet::kDefault, HookSet::kAllOps, HookSet::kScheduler, HookSet::kLockHolders}) {
+    if (!planned(set, opts)) continue;
+    std::vector<const HookDescriptor*> atomic;
+    for (const HookDescriptor& d : hook_table()) {
+      if (d.set != set) continue;
+      if (d.sites & kAtAtomic)
+        atomic.push_back(&d);
       else
-        slot = planner.slot(spec.hook, GS_SITE_ENTRY, flags, {});
-      planner.add(spec.hook, GS_SITE_ENTRY, slot, s.after_prologue, r->symbol);
+        plan_function_hook(d, bin, planner, plan);
     }
-    if (spec.returns) {
-      uint32_t slot;
-      if (spec.hook == Hook::kNewproc1) {
-        // RAX is the new g: its id, the go statement, its function, its parent (1.21+).
-        if (o.g_gopc && o.g_startpc) {
-          if (o.g_parent_goid)
-            slot = planner.slot(spec.hook, GS_SITE_RET, 0,
-                                {deref(0, *o.g_goid), deref(0, *o.g_gopc), deref(0, *o.g_startpc),
-                                 deref(0, *o.g_parent_goid)});
-          else
-            slot = planner.slot(spec.hook, GS_SITE_RET, 0,
-                                {deref(0, *o.g_goid), deref(0, *o.g_gopc), deref(0, *o.g_startpc)});
-        } else {
-          slot = planner.slot(spec.hook, GS_SITE_RET, 0, {deref(0, *o.g_goid)});
-        }
-      } else if (spec.hook == Hook::kMakechan) {
-        if (o.hchan_dataqsiz && o.hchan_elemsize)
-          slot = planner.slot(spec.hook, GS_SITE_RET, 0,
-                              {deref(0, *o.hchan_dataqsiz), deref(0, *o.hchan_elemsize)});
-        else
-          slot = planner.slot(spec.hook, GS_SITE_RET, 0, {});
-      } else {
-        slot = planner.slot(spec.hook, GS_SITE_RET, 0, {});
-      }
-      for (uint64_t ret : s.returns) planner.add(spec.hook, GS_SITE_RET, slot, ret, r->symbol);
-    }
-  }
-
-  if (opts.scheduler) {
-    const sym::ResolvedHook* r = find("casgstatus");
-    if (r && r->sites) {
-      const uint32_t slot =
-          planner.slot(Hook::kCasgstatus, GS_SITE_ENTRY, GS_SITE_NO_STACK, {deref(0, plan.offsets.g_goid)});
-      planner.add(Hook::kCasgstatus, GS_SITE_ENTRY, slot, r->sites->after_prologue, r->symbol);
-    } else {
-      plan.absent.emplace_back("casgstatus");
-    }
-  }
-
-  if (all_ops || opts.lock_holders) {
-    // From Go 1.24 on sync.Mutex's fast paths are internal/sync's, inlined into sync's: a
-    // build without inlining (or a caller the compiler did not inline into) executes the
-    // atomic in internal/sync's own body.
-    const std::vector<std::string> lock_functions = {
-        "sync.(*Mutex).Lock",      "sync.(*Mutex).Unlock",        "sync.(*RWMutex).RLock",
-        "sync.(*RWMutex).RUnlock", "internal/sync.(*Mutex).Lock", "internal/sync.(*Mutex).Unlock"};
-    for (const auto& a : sym::inlined_atomic_sites(bin, true, lock_functions, /*out_of_line=*/true)) {
-      Hook h = Hook::kNone;
-      const bool cmpxchg = a.kind == sym::AtomicKind::kLockCmpxchg;
-      if (a.inlined.ends_with("(*Mutex).Lock") && cmpxchg) h = Hook::kInlineLock;
-      if (a.inlined.ends_with("(*Mutex).Unlock") && !cmpxchg) h = Hook::kInlineUnlock;
-      if (a.inlined.ends_with("(*RWMutex).RLock") && !cmpxchg) h = Hook::kInlineRLock;
-      if (a.inlined.ends_with("(*RWMutex).RUnlock") && !cmpxchg) h = Hook::kInlineRUnlock;
-      if (h == Hook::kNone) continue;
-      auto reg = reg_number(a.base_register);
-      if (!reg || a.displacement < INT16_MIN || a.displacement > INT16_MAX) {
-        plan.skipped.push_back(a.inlined + " in " + a.caller + ": operand " + a.base_register + "+" +
-                               std::to_string(a.displacement) + " not supported");
-        continue;
-      }
-      // One name for both copies: a sync call holds a nested internal/sync one at the same
-      // atomic, and which of the two the symbolizer reports for it is not fixed.
-      std::string inlined = a.inlined;
-      if (inlined.starts_with("internal/sync.")) inlined.erase(0, std::string_view("internal/").size());
-      const uint32_t slot = planner.slot(h, GS_SITE_ATOMIC, GS_SITE_READ_ATOMIC, {});
-      planner.add(h, GS_SITE_ATOMIC, slot, a.after, inlined + " in " + a.caller, *reg, a.displacement);
-      if (a.caller == "sync.(*RWMutex).Lock" || a.caller == "sync.(*RWMutex).Unlock")
-        plan.sites.back().rwmutex_writer = true;
-    }
+    plan_atomic_hooks(atomic, bin, planner, plan);
   }
 
   if (plan.configs.size() > GS_MAX_SLOTS) return make_error("too many probe site kinds (a goscope bug)");

@@ -1,7 +1,7 @@
 // The probe plan of `goscope trace`: which runtime functions get a uprobe,
 // on which instructions (after the prologue, every RET, inlined atomics),
-// and what the BPF side reads at each (gs_site_config). Made from the
-// symbolizer's view of one binary; pure data, no BPF, so it is unit-tested.
+// and what the BPF side reads at each (gs_site_config), for the hooks of hooks.h. Made
+// from the symbolizer's view of one binary; pure data, no BPF, so it is unit-tested.
 #pragma once
 
 #include <cstdint>
@@ -10,42 +10,10 @@
 
 #include "common/expected.h"
 #include "goscope.h"
+#include "loader/hooks.h"
 #include "symbolizer/symbolizer.h"
 
 namespace goscope::loader {
-
-// What a probe site means; echoed by BPF in gs_hook_event.hook. 0 is invalid.
-enum class Hook : uint16_t {
-  kNone = 0,
-  kNewproc1,         // RET: RAX = the new g
-  kGoexit1,          // entry, on the exiting goroutine
-  kGopark,           // entry: RBX = lock, RCX = wait reason; g.waiting walked
-  kReady,            // entry, on the system stack: RAX = the g made runnable
-  kMakechan,         // RET: RAX = the channel
-  kChansend,         // entry: RAX = c, RCX = block; RET: RAX = sent
-  kChanrecv,         // entry: RAX = c, RCX = block; RET: RAX = selected, RBX = received
-  kClosechan,        // entry: RAX = c
-  kSelectgo,         // entry: cases; RET: RAX = chosen, RBX = recvOK
-  kSemacquire,       // entry: RAX = the semaphore
-  kSemrelease,       // entry: RAX = the semaphore
-  kMutexLockSlow,    // entry: RAX = the mutex; RET: acquired
-  kMutexUnlockSlow,  // entry: RAX = the mutex (released with waiters)
-  kRWMutexLock,      // entry: RAX = rw; RET: write lock held
-  kRWMutexUnlock,    // entry: RAX = rw
-  kWaitGroupWait,    // entry: RAX = wg
-  kNotifyListWait,   // entry: RAX = &cond.notify
-  kNotifyOne,        // entry: RAX = &cond.notify
-  kNotifyAll,        // entry: RAX = &cond.notify
-  kStopTheWorld,     // entry (1.21+: RAX = reason)
-  kStartTheWorld,    // entry
-  kCasgstatus,       // entry: RAX = gp, RBX = old, RCX = new
-  kInlineLock,       // after an inlined Mutex.Lock CMPXCHG: operand address, ZF = acquired
-  kInlineUnlock,     // after an inlined Mutex.Unlock XADD
-  kInlineRLock,      // after an inlined RWMutex.RLock XADD
-  kInlineRUnlock,    // after an inlined RWMutex.RUnlock XADD
-  kCount_,
-};
-const char* hook_name(Hook h);
 
 enum class ProbeSet {
   kDefault,  // cost follows blocking: park/ready, slow paths, creation/exit, make/close, STW

@@ -237,53 +237,15 @@ std::vector<InlinedAtomicSite> inlined_atomic_sites(const GoBinary& b, bool pref
 
 namespace goscope::sym {
 
-const std::vector<RuntimeHook>& runtime_hooks() {
-  static const std::vector<RuntimeHook> hooks = {
-      {"newproc1", {"runtime.newproc1"}},
-      {"goexit1", {"runtime.goexit1"}},
-      {"gopark", {"runtime.gopark"}},
-      {"goready", {"runtime.goready"}},
-      // goready is inlined from Go 1.21 on; ready() does the work on the system stack
-      // (R14 is g0 there: the waker is g.m.curg, the wakee is RAX).
-      {"ready", {"runtime.ready"}},
-      {"makechan", {"runtime.makechan"}},
-      {"chansend", {"runtime.chansend"}},
-      {"chanrecv", {"runtime.chanrecv"}},
-      {"closechan", {"runtime.closechan"}},
-      {"selectgo", {"runtime.selectgo"}},
-      {"semacquire1", {"runtime.semacquire1"}},
-      {"semrelease1", {"runtime.semrelease1"}},
-      {"mutex_lockslow", {"internal/sync.(*Mutex).lockSlow", "sync.(*Mutex).lockSlow"}},
-      {"mutex_unlockslow", {"internal/sync.(*Mutex).unlockSlow", "sync.(*Mutex).unlockSlow"}},
-      {"rwmutex_rlock", {"sync.(*RWMutex).RLock"}},
-      {"rwmutex_runlock", {"sync.(*RWMutex).RUnlock"}},
-      {"rwmutex_lock", {"sync.(*RWMutex).Lock"}},
-      {"rwmutex_unlock", {"sync.(*RWMutex).Unlock"}},
-      {"waitgroup_wait", {"sync.(*WaitGroup).Wait"}},
-      {"notifylist_wait", {"sync.runtime_notifyListWait", "runtime.notifyListWait"}},
-      {"notifylist_notify_one", {"sync.runtime_notifyListNotifyOne", "runtime.notifyListNotifyOne"}},
-      {"notifylist_notify_all", {"sync.runtime_notifyListNotifyAll", "runtime.notifyListNotifyAll"}},
-      {"stop_the_world", {"runtime.stopTheWorldWithSema"}},
-      {"start_the_world", {"runtime.startTheWorldWithSema"}},
-      {"casgstatus", {"runtime.casgstatus"}, true},
-  };
-  return hooks;
-}
-
-std::vector<ResolvedHook> resolve_hooks(const GoBinary& b) {
-  std::vector<ResolvedHook> out;
-  for (const auto& h : runtime_hooks()) {
-    ResolvedHook r;
-    r.hook = &h;
-    for (auto name : h.symbols) {
-      if (!b.pclntab().function_named(name)) continue;
-      r.symbol = name;
-      if (auto s = function_probe_sites(b, name)) r.sites = std::move(*s);
-      break;
-    }
-    out.push_back(std::move(r));
+ResolvedFunction resolve_function(const GoBinary& b, std::span<const std::string_view> names) {
+  ResolvedFunction r;
+  for (auto name : names) {
+    if (!b.pclntab().function_named(name)) continue;
+    r.symbol = name;
+    if (auto s = function_probe_sites(b, name)) r.sites = std::move(*s);
+    break;
   }
-  return out;
+  return r;
 }
 
 }  // namespace goscope::sym

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,21 +71,13 @@ std::vector<InlinedAtomicSite> inlined_atomic_sites(const GoBinary& binary, bool
                                                     std::vector<std::string> functions = {},
                                                     bool out_of_line = false);
 
-// The runtime functions goscope hooks (DESIGN.md, "Useful hooks"). A hook absent from a
-// binary means the program never does that: the linker dropped the function.
-struct RuntimeHook {
-  std::string_view id;                    // stable name, e.g. "chansend"
-  std::vector<std::string_view> symbols;  // Go function names, first present wins
-  bool opt_in = false;                    // hot path: not in the default probe set
-};
-const std::vector<RuntimeHook>& runtime_hooks();
-
-struct ResolvedHook {
-  const RuntimeHook* hook = nullptr;
+// The first of `names` (a Go function under its newest name first) the binary has, with
+// its probe sites. The runtime hooks and their names are the loader's (loader/hooks.h).
+// A function absent from a binary means the program never does that: the linker dropped it.
+struct ResolvedFunction {
   std::string symbol;  // the name found; empty when absent
   std::optional<FunctionProbeSites> sites;
 };
-// Every hook of runtime_hooks(), present (with probe sites) or absent.
-std::vector<ResolvedHook> resolve_hooks(const GoBinary& binary);
+ResolvedFunction resolve_function(const GoBinary& binary, std::span<const std::string_view> names);
 
 }  // namespace goscope::sym
