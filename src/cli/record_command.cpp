@@ -41,23 +41,6 @@ using session::write_export;
 
 namespace {
 
-// The executable's build id for pprof's mapping: the GNU one when the linker wrote
-// it (external linking), else Go's own (.note.go.buildid), as `go tool buildid` shows.
-std::string build_id_of(const sym::ElfFile& elf) {
-  for (const char* name : {".note.gnu.build-id", ".note.go.buildid"}) {
-    auto sec = elf.find_section(name);
-    if (!sec || sec->size < 12 || sec->offset + sec->size > elf.bytes().size()) continue;
-    const uint8_t* p = elf.bytes().data() + sec->offset;
-    auto u32 = [&](size_t at) { return uint32_t(p[at]) | uint32_t(p[at + 1]) << 8 | uint32_t(p[at + 2]) << 16 | uint32_t(p[at + 3]) << 24; };
-    const uint32_t namesz = u32(0), descsz = u32(4);
-    const uint64_t desc = 12 + ((uint64_t(namesz) + 3) & ~uint64_t(3));
-    if (desc + descsz > sec->size) continue;
-    if (std::string(name) == ".note.gnu.build-id") return hex_bytes(p + desc, descsz);
-    return std::string(reinterpret_cast<const char*>(p + desc), descsz);
-  }
-  return "";
-}
-
 model::TraceMeta meta_of(session::LiveSource& s, const LiveFlags& flags) {
   model::TraceMeta m;
   m.goscope_version = GOSCOPE_VERSION;
@@ -68,7 +51,7 @@ model::TraceMeta meta_of(session::LiveSource& s, const LiveFlags& flags) {
     m.exe_name = *link;
   m.command = flags.target.command;
   m.launched = s.target().launched();
-  m.build_id = build_id_of(s.tracer().binary().elf());
+  m.build_id = s.tracer().binary().elf().build_id();
   m.probe_set = flags.all_ops ? "all-ops" : "default";
   m.scheduler = flags.scheduler;
   m.lock_holders = flags.lock_holders;

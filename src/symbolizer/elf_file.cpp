@@ -1,5 +1,7 @@
 #include "symbolizer/elf_file.h"
 
+#include "common/hex.h"
+
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -244,6 +246,21 @@ std::optional<uint64_t> ElfFile::read_pointer(uint64_t vaddr) const {
   auto b = vaddr_bytes(vaddr, 8);
   if (b.size() != 8) return std::nullopt;
   return load_le64(b.data());
+}
+
+std::string ElfFile::build_id() const {
+  for (const char* name : {".note.gnu.build-id", ".note.go.buildid"}) {
+    auto sec = find_section(name);
+    if (!sec || sec->size < 12 || sec->offset + sec->size > bytes().size()) continue;
+    const uint8_t* p = bytes().data() + sec->offset;
+    auto u32 = [&](size_t at) { return uint32_t(p[at]) | uint32_t(p[at + 1]) << 8 | uint32_t(p[at + 2]) << 16 | uint32_t(p[at + 3]) << 24; };
+    const uint32_t namesz = u32(0), descsz = u32(4);
+    const uint64_t desc = 12 + ((uint64_t(namesz) + 3) & ~uint64_t(3));
+    if (desc + descsz > sec->size) continue;
+    if (std::string(name) == ".note.gnu.build-id") return hex_bytes(p + desc, descsz);
+    return std::string(reinterpret_cast<const char*>(p + desc), descsz);
+  }
+  return "";
 }
 
 }  // namespace goscope::sym

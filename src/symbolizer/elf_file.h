@@ -60,6 +60,9 @@ class ElfFile {
   bool has_symtab() const { return has_symtab_; }
   bool has_section(std::string_view name) const { return find_section(name).has_value(); }
   std::optional<ElfSection> find_section(std::string_view name) const;
+  // The build id, for pprof's mapping: the GNU one (hex) when the linker wrote it (external
+  // linking), else Go's own (.note.go.buildid), as `go tool buildid` shows it; "" when none.
+  std::string build_id() const;
   const std::vector<ElfSection>& sections() const { return sections_; }
   const std::vector<ElfSegment>& load_segments() const { return segments_; }
   const std::optional<ElfTls>& tls() const { return tls_; }
