@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "state/code_info.h"
 #include "fake_process.h"
 #include "tracefile/trace_file.h"
@@ -189,6 +190,58 @@ TEST_F(SessionPipeline, SinksSeeTheSeedTheEventsTheSecondsAndTheEndInOrder) {
   const state::GoroutineInfo* main = session.state().goroutine(1);
   ASSERT_NE(main, nullptr);
   EXPECT_EQ(main->state, state::GoroutineState::kBlocked);
+}
+
+// A live source whose start is fixed when it begins (trace does not fix it earlier):
+// the session ticks once a second of the clock from then, not once per turn of its
+// loop until it has caught up with the time since boot.
+class ClockSource final : public Source {
+ public:
+  explicit ClockSource(SyntheticEvents& s) : s_(s), symbols_(std::make_shared<state::StackSymbolizer>(*s.binary, s.stacks)) {}
+  int turns = 0;
+  const model::StreamInfo& stream() const override { return s_.info; }
+  std::shared_ptr<const state::StackSymbolizer> symbols() const override { return symbols_; }
+  detect::ProcessView* process() override { return nullptr; }
+  bool holders_traced() const override { return false; }
+  bool live() const override { return true; }
+  int64_t start_ns() const override { return start_ns_; }
+  Expected<void> begin(Receiver&) override {
+    start_ns_ = monotonic_ns();
+    return {};
+  }
+  std::optional<std::string> ended() override {
+    if (turns < 30) return std::nullopt;
+    return "enough turns";
+  }
+  Expected<void> pump(Receiver&, int) override {
+    turns++;
+    return {};
+  }
+  model::TraceEnd finish(Receiver&, const std::string& reason) override {
+    model::TraceEnd end;
+    end.end_ns = monotonic_ns();
+    end.reason = reason;
+    return end;
+  }
+  model::TraceCounters counters() const override { return {}; }
+
+ private:
+  SyntheticEvents& s_;
+  std::shared_ptr<const state::StackSymbolizer> symbols_;
+  int64_t start_ns_ = 0;
+};
+
+TEST_F(SessionPipeline, LiveTicksFollowTheClockFromTheSourcesStart) {
+  ClockSource source(*s);
+  Session session(source, judge);
+  Log log;
+  session.add_sink(log);
+  ASSERT_TRUE(session.run());
+  EXPECT_EQ(source.turns, 30);
+  // 30 turns that return at once take far less than a second: no tick at all.
+  EXPECT_EQ(std::count_if(log.lines.begin(), log.lines.end(),
+                          [](const std::string& l) { return l.starts_with("second "); }),
+            0);
 }
 
 TEST_F(SessionPipeline, ASinkCanStopTheSession) {

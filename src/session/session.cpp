@@ -64,8 +64,9 @@ const std::vector<std::string>& Session::notes() const {
 }
 
 Expected<void> Session::run(const RunOptions& options) {
-  next_second_ns_ = source_.start_ns() + kSecond;
+  // The live source fixes its start when it begins: the first tick is a second after it.
   GS_CHECK(source_.begin(*this));
+  next_second_ns_ = source_.start_ns() + kSecond;
   std::string reason;
   std::optional<Error> error;
   while (true) {
