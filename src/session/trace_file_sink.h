@@ -1,4 +1,4 @@
-// The recording sink: every event into a trace file (output/trace_file.h), the seed,
+// The recording sink: every event into a trace file (tracefile/trace_file.h), the seed,
 // the verdicts that needed the process's memory as they are reached (a leak again
 // when more goroutines joined it: the replay merges the versions), the judge's notes
 // and the end record. Flushed once a second: a killed recorder loses at most the last
